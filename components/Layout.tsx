@@ -1,0 +1,74 @@
+/** The page frame: skip link, header with navigation and account menu, main landmark, footer. */
+import type { ComponentChildren } from "preact";
+
+/** Who is signed in, as the layout shows it. */
+export interface LayoutUser {
+  name: string;
+  email: string;
+  role: "member" | "partner" | "admin";
+}
+
+/** Props for {@link Layout}. */
+export interface LayoutProps {
+  user: LayoutUser | null;
+  /** Current path, to mark the active navigation link. */
+  path: string;
+  children: ComponentChildren;
+}
+
+function NavLink({ href, path, children }: { href: string; path: string; children: ComponentChildren }) {
+  const active = href === "/" ? path === "/" : path.startsWith(href);
+  return (
+    <a href={href} aria-current={active ? "page" : undefined}>
+      {children}
+    </a>
+  );
+}
+
+/** The layout every page renders inside. */
+export function Layout({ user, path, children }: LayoutProps) {
+  return (
+    <>
+      <a class="skip-link" href="#main">Skip to content</a>
+      <header class="site-header">
+        <nav class="nav" aria-label="Main">
+          <a class="brand" href="/">
+            <span aria-hidden="true" class="brand-mark">◆</span> Plaza
+          </a>
+          <div class="nav-links">
+            <NavLink href="/" path={path}>Home</NavLink>
+            {user && <NavLink href="/profile" path={path}>Profile</NavLink>}
+            {user?.role === "admin" && <NavLink href="/admin/users" path={path}>Users</NavLink>}
+          </div>
+          {user
+            ? (
+              <details class="account-menu">
+                <summary aria-label={`Account menu for ${user.name}`}>
+                  <span class="avatar" aria-hidden="true">{user.name.slice(0, 1).toUpperCase()}</span>
+                  <span class="account-name">{user.name}</span>
+                </summary>
+                <div class="menu" role="group" aria-label="Account">
+                  <p class="menu-email">{user.email}</p>
+                  <p class="menu-role">Role: {user.role}</p>
+                  <a href="/profile">Your profile</a>
+                  <form method="post" action="/logout">
+                    <button type="submit" class="link-button">Sign out</button>
+                  </form>
+                </div>
+              </details>
+            )
+            : (
+              <div class="nav-auth">
+                <a href="/login">Sign in</a>
+                <a class="button" href="/signup">Sign up</a>
+              </div>
+            )}
+        </nav>
+      </header>
+      <main id="main" tabIndex={-1}>{children}</main>
+      <footer class="site-footer">
+        <p>Plaza: community, events and local services.</p>
+      </footer>
+    </>
+  );
+}

@@ -1,0 +1,6 @@
+/** Server-side wrappers of every island; pages render these, never the raw island components. */
+import { island } from "./island.tsx";
+import ProfileEditorComponent, { type ProfileEditorProps } from "@/islands/ProfileEditor.tsx";
+
+/** The profile editor (islands/ProfileEditor.tsx). */
+export const ProfileEditor = island<ProfileEditorProps>("ProfileEditor", ProfileEditorComponent);

@@ -1,0 +1,123 @@
+/**
+ * Plaza's configuration: one zod schema over the environment, resolved once at start-up.
+ * An invalid value stops start-up with a message that names the variable.
+ */
+import { z } from "zod";
+
+const optionalUrl = z.string().url().optional();
+const optionalText = z.string().min(1).optional();
+
+/** The environment variables Plaza reads, with their defaults. */
+export const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  PLAZA_DATA_DIR: z.string().min(1).default("./data"),
+  PUBLIC_URL: optionalUrl,
+  PLAZA_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  PLAZA_ADMIN_EMAILS: z.string().default(""),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL").optional(),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// URL").optional(),
+  SUPABASE_URL: optionalUrl,
+  SUPABASE_ANON_KEY: optionalText,
+  SUPABASE_SERVICE_ROLE_KEY: optionalText,
+  SUPABASE_JWT_SECRET: optionalText,
+  UPSTASH_REDIS_REST_URL: optionalUrl,
+  UPSTASH_REDIS_REST_TOKEN: optionalText,
+  QSTASH_TOKEN: optionalText,
+  QSTASH_CURRENT_SIGNING_KEY: optionalText,
+  QSTASH_NEXT_SIGNING_KEY: optionalText,
+  PLAZA_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+  PLAZA_SEED: z.enum(["auto", "never"]).default("auto"),
+  PLAZA_TRUST_PROXY: z.enum(["true", "false"]).default("false"),
+});
+
+/** The fully resolved configuration every part of Plaza receives. */
+export interface Config {
+  port: number;
+  dataDir: string;
+  publicUrl: string | undefined;
+  /** Signs Plaza's own JWTs and cookies; generated into the data dir when absent. */
+  secret: string | undefined;
+  adminEmails: Set<string>;
+  logLevel: "debug" | "info" | "warn" | "error";
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  supabase: { url: string; anonKey: string; serviceRoleKey: string; jwtSecret: string } | undefined;
+  upstash: { url: string; token: string } | undefined;
+  qstash: { token: string; currentSigningKey: string; nextSigningKey: string } | undefined;
+  maxBodyBytes: number;
+  seed: "auto" | "never";
+  /** Take the client IP from X-Forwarded-For (only behind a proxy that sets it). */
+  trustProxy: boolean;
+}
+
+/** Thrown when the environment is invalid; its message names every offending variable. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Groups of variables that only make sense together. */
+const groups: Record<string, string[]> = {
+  Supabase: ["SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_JWT_SECRET"],
+  Upstash: ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"],
+  QStash: ["QSTASH_TOKEN", "QSTASH_CURRENT_SIGNING_KEY", "QSTASH_NEXT_SIGNING_KEY"],
+};
+
+/**
+ * Validates `env` (by default the process environment) and returns the resolved config.
+ * @example const config = loadConfig({ PORT: "0" });
+ */
+export function loadConfig(env: Record<string, string | undefined> = Deno.env.toObject()): Config {
+  const cleaned = Object.fromEntries(
+    Object.keys(envSchema.shape).map((k) => [k, env[k] === "" ? undefined : env[k]]),
+  );
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  const partial: string[] = [];
+  for (const [name, keys] of Object.entries(groups)) {
+    const set = keys.filter((k) => e[k as keyof typeof e] !== undefined);
+    if (set.length > 0 && set.length < keys.length) {
+      const missing = keys.filter((k) => !set.includes(k));
+      partial.push(`  ${missing.join(", ")}: required for ${name} because ${set.join(", ")} is set`);
+    }
+  }
+  if (partial.length) throw new ConfigError(`Invalid configuration:\n${partial.join("\n")}`);
+
+  return {
+    port: e.PORT,
+    dataDir: e.PLAZA_DATA_DIR,
+    publicUrl: e.PUBLIC_URL?.replace(/\/$/, ""),
+    secret: e.PLAZA_SECRET,
+    adminEmails: new Set(
+      e.PLAZA_ADMIN_EMAILS.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean),
+    ),
+    logLevel: e.LOG_LEVEL,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    supabase: e.SUPABASE_URL
+      ? {
+        url: e.SUPABASE_URL.replace(/\/$/, ""),
+        anonKey: e.SUPABASE_ANON_KEY!,
+        serviceRoleKey: e.SUPABASE_SERVICE_ROLE_KEY!,
+        jwtSecret: e.SUPABASE_JWT_SECRET!,
+      }
+      : undefined,
+    upstash: e.UPSTASH_REDIS_REST_URL
+      ? { url: e.UPSTASH_REDIS_REST_URL, token: e.UPSTASH_REDIS_REST_TOKEN! }
+      : undefined,
+    qstash: e.QSTASH_TOKEN
+      ? {
+        token: e.QSTASH_TOKEN,
+        currentSigningKey: e.QSTASH_CURRENT_SIGNING_KEY!,
+        nextSigningKey: e.QSTASH_NEXT_SIGNING_KEY!,
+      }
+      : undefined,
+    maxBodyBytes: e.PLAZA_MAX_BODY_BYTES,
+    seed: e.PLAZA_SEED,
+    trustProxy: e.PLAZA_TRUST_PROXY === "true",
+  };
+}

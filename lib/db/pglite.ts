@@ -1,0 +1,42 @@
+/** PGlite adapter: Postgres compiled to WebAssembly, in process, on disk or in memory. */
+import { PGlite, type Transaction } from "@electric-sql/pglite";
+import type { Db, Queryable } from "./port.ts";
+
+function wrapTx(tx: Transaction): Queryable {
+  return {
+    query: async <T>(sql: string, params?: unknown[]) => (await tx.query<T>(sql, params)).rows,
+    exec: async (sql: string) => {
+      await tx.exec(sql);
+    },
+  };
+}
+
+/** Wraps an open PGlite instance as a {@link Db}. */
+export function pgliteDb(pg: PGlite): Db {
+  return {
+    kind: "pglite",
+    query: async <T>(sql: string, params?: unknown[]) => (await pg.query<T>(sql, params)).rows,
+    exec: async (sql: string) => {
+      await pg.exec(sql);
+    },
+    transaction: (fn) => pg.transaction((tx) => fn(wrapTx(tx))),
+    listen: async (channel, onPayload) => {
+      const unlisten = await pg.listen(channel, onPayload);
+      return () => unlisten();
+    },
+    notify: async (channel, payload) => {
+      await pg.query("select pg_notify($1, $2)", [channel, payload]);
+    },
+    close: () => pg.close(),
+  };
+}
+
+/**
+ * Opens PGlite with its data in `dataDir` (created when absent), or in memory when `dataDir` is
+ * undefined.
+ */
+export async function openPglite(dataDir?: string): Promise<Db> {
+  if (dataDir) await Deno.mkdir(dataDir, { recursive: true });
+  const pg = await PGlite.create(dataDir);
+  return pgliteDb(pg);
+}

@@ -1,0 +1,44 @@
+/** postgres.js adapter: a connection pool to any Postgres 15+ (Supabase included). */
+import postgres from "postgres";
+import type { Db, Queryable } from "./port.ts";
+
+type Sql = postgres.Sql;
+
+function wrap(sql: Sql | postgres.TransactionSql): Queryable {
+  return {
+    query: async <T>(text: string, params: unknown[] = []) =>
+      (await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[])) as unknown as T[],
+    exec: async (text: string) => {
+      await sql.unsafe(text);
+    },
+  };
+}
+
+/** Options for the pool; `max` connections (10 by default). */
+export interface PostgresOptions {
+  max?: number;
+}
+
+/** Connects to `url` and returns a {@link Db} over a pool. */
+export function openPostgres(url: string, options: PostgresOptions = {}): Db {
+  const sql = postgres(url, {
+    max: options.max ?? 10,
+    onnotice: () => {},
+    // Timestamps come back as Date, bigint as string (we cast counts to int in SQL).
+    connection: { application_name: "plaza" },
+  });
+  const base = wrap(sql);
+  return {
+    kind: "postgres",
+    ...base,
+    transaction: <T>(fn: (tx: Queryable) => Promise<T>) => sql.begin((tx) => fn(wrap(tx))) as Promise<T>,
+    listen: async (channel, onPayload) => {
+      const sub = await sql.listen(channel, onPayload);
+      return () => sub.unlisten();
+    },
+    notify: async (channel, payload) => {
+      await sql.notify(channel, payload);
+    },
+    close: () => sql.end({ timeout: 5 }),
+  };
+}

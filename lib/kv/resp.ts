@@ -1,0 +1,170 @@
+/**
+ * A minimal Redis client over TCP speaking RESP2: pipelined commands, replies matched in order,
+ * reconnect on the next command after a failure, a timeout per command.
+ */
+
+/** A reply from Redis. */
+export type RespValue = string | number | null | RespValue[] | RespError;
+
+/** An error reply (`-ERR …`). */
+export class RespError extends Error {
+  override name = "RespError";
+}
+
+const enc = new TextEncoder();
+
+/** Encodes a command as a RESP array of bulk strings. */
+export function encodeCommand(args: (string | number)[]): Uint8Array {
+  let out = `*${args.length}\r\n`;
+  for (const a of args) {
+    const s = String(a);
+    out += `$${enc.encode(s).length}\r\n${s}\r\n`;
+  }
+  return enc.encode(out);
+}
+
+/**
+ * Parses one RESP value from `buf` at `pos`; returns it and the next position, or undefined when
+ * the buffer does not hold a whole value yet.
+ */
+export function parseReply(buf: Uint8Array, pos = 0): [RespValue, number] | undefined {
+  const lineEnd = buf.indexOf(13, pos);
+  if (lineEnd < 0 || lineEnd + 1 >= buf.length) return undefined;
+  const type = String.fromCharCode(buf[pos]);
+  const line = new TextDecoder().decode(buf.subarray(pos + 1, lineEnd));
+  const next = lineEnd + 2;
+  switch (type) {
+    case "+":
+      return [line, next];
+    case "-":
+      return [new RespError(line), next];
+    case ":":
+      return [Number(line), next];
+    case "$": {
+      const len = Number(line);
+      if (len < 0) return [null, next];
+      if (next + len + 2 > buf.length) return undefined;
+      return [new TextDecoder().decode(buf.subarray(next, next + len)), next + len + 2];
+    }
+    case "*": {
+      const n = Number(line);
+      if (n < 0) return [null, next];
+      const items: RespValue[] = [];
+      let p = next;
+      for (let i = 0; i < n; i++) {
+        const r = parseReply(buf, p);
+        if (!r) return undefined;
+        items.push(r[0]);
+        p = r[1];
+      }
+      return [items, p];
+    }
+    default:
+      throw new RespError(`unexpected RESP type byte ${buf[pos]}`);
+  }
+}
+
+interface Pending {
+  resolve: (v: RespValue) => void;
+  reject: (e: Error) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** A connection to one Redis server. */
+export class RespClient {
+  #conn: Deno.TcpConn | undefined;
+  #connecting: Promise<Deno.TcpConn> | undefined;
+  #pending: Pending[] = [];
+  #closed = false;
+  readonly #url: URL;
+
+  constructor(url: string, readonly timeoutMs = 2000) {
+    this.#url = new URL(url);
+  }
+
+  async #connect(): Promise<Deno.TcpConn> {
+    if (this.#conn) return this.#conn;
+    this.#connecting ??= (async () => {
+      const conn = await Deno.connect({
+        hostname: this.#url.hostname || "127.0.0.1",
+        port: Number(this.#url.port || 6379),
+      });
+      this.#conn = conn;
+      this.#readLoop(conn);
+      const password = decodeURIComponent(this.#url.password);
+      if (password) {
+        const user = decodeURIComponent(this.#url.username);
+        await this.#send(conn, user ? ["AUTH", user, password] : ["AUTH", password]);
+      }
+      const db = this.#url.pathname.slice(1);
+      if (db) await this.#send(conn, ["SELECT", db]);
+      return conn;
+    })().finally(() => (this.#connecting = undefined));
+    return await this.#connecting;
+  }
+
+  async #readLoop(conn: Deno.TcpConn) {
+    let buf = new Uint8Array(0);
+    const chunk = new Uint8Array(64 * 1024);
+    try {
+      while (true) {
+        const n = await conn.read(chunk);
+        if (n === null) break;
+        const merged = new Uint8Array(buf.length + n);
+        merged.set(buf);
+        merged.set(chunk.subarray(0, n), buf.length);
+        buf = merged;
+        let pos = 0;
+        while (pos < buf.length) {
+          const r = parseReply(buf, pos);
+          if (!r) break;
+          pos = r[1];
+          const p = this.#pending.shift();
+          if (p) {
+            clearTimeout(p.timer);
+            p.resolve(r[0]);
+          }
+        }
+        buf = buf.slice(pos);
+      }
+    } catch {
+      // fall through: the connection is gone
+    }
+    this.#drop(conn, new Error("redis connection closed"));
+  }
+
+  #drop(conn: Deno.TcpConn, err: Error) {
+    if (this.#conn !== conn) return;
+    this.#conn = undefined;
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+    for (const p of this.#pending.splice(0)) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
+  }
+
+  #send(conn: Deno.TcpConn, args: (string | number)[]): Promise<RespValue> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#drop(conn, new Error(`redis command timed out after ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      this.#pending.push({ resolve, reject, timer });
+      conn.write(encodeCommand(args)).catch((e) => this.#drop(conn, e));
+    });
+  }
+
+  /** Sends one command; rejects on error replies and connection failures. */
+  async command(...args: (string | number)[]): Promise<RespValue> {
+    if (this.#closed) throw new Error("redis client closed");
+    const reply = await this.#send(await this.#connect(), args);
+    if (reply instanceof RespError) throw reply;
+    return reply;
+  }
+
+  close() {
+    this.#closed = true;
+    if (this.#conn) this.#drop(this.#conn, new Error("redis client closed"));
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * The platform: every adapter chosen once from the validated config. Routes, workers and tests
+ * receive this object; nothing else reads the environment.
+ */
+import { localAuth } from "./auth/service.ts";
+import type { AuthProvider } from "./auth/service.ts";
+import { hmacKey } from "./auth/jwt.ts";
+import type { Config } from "./config.ts";
+import { migrate } from "./db/migrate.ts";
+import { openDb } from "./db/mod.ts";
+import type { Db } from "./db/port.ts";
+import { createRateLimiter, type RateLimiter } from "./kv/rate_limit.ts";
+import { openKv } from "./kv/mod.ts";
+import type { Kv } from "./kv/port.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { resolveSecret } from "./secret.ts";
+
+/** Everything a request handler may use. */
+export interface Platform {
+  config: Config;
+  log: Logger;
+  db: Db;
+  kv: Kv;
+  limiter: RateLimiter;
+  auth: AuthProvider;
+  /** HMAC key derived from PLAZA_SECRET, for cookies and signed values other than JWTs. */
+  signingKey: CryptoKey;
+  close(): Promise<void>;
+}
+
+/** Adapters a caller (a test) supplies instead of the configured ones. */
+export interface PlatformOverrides {
+  db?: Db;
+  kv?: Kv;
+  log?: Logger;
+}
+
+/** Opens the database (and migrates it), the KV store and auth, as the config says. */
+export async function createPlatform(config: Config, overrides: PlatformOverrides = {}): Promise<Platform> {
+  const log = overrides.log ?? createLogger(config.logLevel);
+  const secret = await resolveSecret(config.secret, config.dataDir);
+  const db = overrides.db ?? await openDb(config);
+  const applied = await migrate(db);
+  if (applied.length) log.info("migrations applied", { applied });
+  const kv = overrides.kv ?? openKv(config);
+  const jwtKey = await hmacKey(config.supabase?.jwtSecret ?? secret);
+  const signingKey = await hmacKey(`${secret}:cookies`);
+  return {
+    config,
+    log,
+    db,
+    kv,
+    limiter: createRateLimiter(kv, log),
+    auth: localAuth({ db, key: jwtKey, adminEmails: config.adminEmails }),
+    signingKey,
+    async close() {
+      await kv.close();
+      await db.close();
+    },
+  };
+}

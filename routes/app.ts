@@ -1,0 +1,71 @@
+/**
+ * The HTTP application: middleware in order (request log, security headers, body limit, session,
+ * CSRF), the API under /api/v1, pages, static files, one error handler.
+ */
+import { Hono } from "hono";
+import { AppError } from "@/lib/errors.ts";
+import { buildIslands, type IslandBundles } from "@/lib/islands/build.ts";
+import type { Platform } from "@/lib/platform.ts";
+import { adminApi } from "./api/admin.ts";
+import { authApi } from "./api/auth.ts";
+import { meApi } from "./api/me.ts";
+import type { AppEnv } from "./env.ts";
+import { health } from "./health.ts";
+import { bodyLimit } from "./middleware/body_limit.ts";
+import { csrf } from "./middleware/csrf.ts";
+import { errorHandler } from "./middleware/error_handler.ts";
+import { requestLog } from "./middleware/request_log.ts";
+import { isLocalHost, securityHeaders } from "./middleware/security_headers.ts";
+import { adminUsersPage } from "./pages/admin_users.tsx";
+import { authPages } from "./pages/auth.tsx";
+import { renderErrorPage } from "./pages/errors.tsx";
+import { homePage } from "./pages/home.tsx";
+import { profilePage } from "./pages/profile.tsx";
+import { ACCESS_COOKIE, REFRESH_COOKIE, session } from "./session.ts";
+import { assetTable, loadStatic, staticRoutes } from "./static.ts";
+
+/** Options for {@link createApp}; tests pass prebuilt bundles to skip rebuilding. */
+export interface AppOptions {
+  islands?: IslandBundles;
+}
+
+/** Builds the Hono app for a platform. */
+export async function createApp(platform: Platform, options: AppOptions = {}) {
+  const { config } = platform;
+  const islands = options.islands ?? await buildIslands(`${config.dataDir}/bundles`);
+  const files = await loadStatic();
+  const assets = assetTable(files, islands);
+  const publicUrl = config.publicUrl ? new URL(config.publicUrl) : undefined;
+  const onError = errorHandler(renderErrorPage);
+
+  const app = new Hono<AppEnv>();
+  app.use(async (c, next) => {
+    c.set("platform", platform);
+    c.set("assets", assets);
+    await next();
+  });
+  app.use(requestLog({ log: platform.log }));
+  app.use(securityHeaders({ hsts: !!publicUrl && !isLocalHost(publicUrl.hostname) }));
+  app.use(bodyLimit(config.maxBodyBytes));
+  app.use(session());
+  app.use(csrf({ publicOrigin: publicUrl?.origin, sessionCookies: [ACCESS_COOKIE, REFRESH_COOKIE] }));
+
+  app.route("/health", health);
+  app.route("/api/v1/auth", authApi);
+  app.route("/api/v1/me", meApi);
+  app.route("/api/v1/admin", adminApi);
+  app.route("/", staticRoutes(files, islands));
+  app.route("/", homePage);
+  app.route("/", authPages);
+  app.route("/", profilePage);
+  app.route("/", adminUsersPage);
+
+  app.notFound((c) =>
+    onError(new AppError(404, "not_found", `Nothing at ${c.req.method} ${c.req.path}.`), c)
+  );
+  app.onError(onError);
+  return app;
+}
+
+/** The app type, for typed clients and tests. */
+export type App = Awaited<ReturnType<typeof createApp>>;
