@@ -173,7 +173,7 @@ export function localAuth({ db, key, adminEmails }: LocalAuthOptions): AuthProvi
         const inserted = await tx.query<{ id: string }>(
           `insert into auth.users (email, encrypted_password, raw_app_meta_data, raw_user_meta_data,
              email_confirmed_at, last_sign_in_at)
-           values ($1, $2, $3::jsonb, $4::jsonb, now(), now())
+           values ($1, $2, $3::text::jsonb, $4::text::jsonb, now(), now())
            on conflict ((lower(email))) do nothing
            returning id`,
           [

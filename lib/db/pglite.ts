@@ -1,5 +1,5 @@
 /** PGlite adapter: Postgres compiled to WebAssembly, in process, on disk or in memory. */
-import { PGlite, type Transaction } from "@electric-sql/pglite";
+import { PGlite, type PGliteInterface, type Transaction } from "@electric-sql/pglite";
 import type { Db, Queryable } from "./port.ts";
 
 function wrapTx(tx: Transaction): Queryable {
@@ -12,7 +12,7 @@ function wrapTx(tx: Transaction): Queryable {
 }
 
 /** Wraps an open PGlite instance as a {@link Db}. */
-export function pgliteDb(pg: PGlite): Db {
+export function pgliteDb(pg: PGliteInterface): Db {
   return {
     kind: "pglite",
     query: async <T>(sql: string, params?: unknown[]) => (await pg.query<T>(sql, params)).rows,

@@ -45,7 +45,9 @@ export const adminUsersPage = new Hono<AppEnv>()
                     <form method="post" action={`/admin/users/${u.id}/role`} class="row tight">
                       <label class="sr-only" for={`role-${u.id}`}>Role for {u.email}</label>
                       <select id={`role-${u.id}`} name="role">
-                        {ROLES.map((r: Role) => <option value={r} selected={r === u.role}>{r}</option>)}
+                        {ROLES.map((r: Role) => (
+                          <option key={r} value={r} selected={r === u.role}>{r}</option>
+                        ))}
                       </select>
                       <button type="submit" class="small">Save</button>
                     </form>
