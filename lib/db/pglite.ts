@@ -27,7 +27,9 @@ export function pgliteDb(pg: PGliteInterface): Db {
     notify: async (channel, payload) => {
       await pg.query("select pg_notify($1, $2)", [channel, payload]);
     },
-    close: () => pg.close(),
+    close: async () => {
+      if (!pg.closed) await pg.close();
+    },
   };
 }
 

@@ -6,8 +6,9 @@ type Sql = postgres.Sql;
 
 function wrap(sql: Sql | postgres.TransactionSql): Queryable {
   return {
+    // Spread into a plain array so both adapters return the same shape.
     query: async <T>(text: string, params: unknown[] = []) =>
-      (await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[])) as unknown as T[],
+      [...await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[])] as unknown as T[],
     exec: async (text: string) => {
       await sql.unsafe(text);
     },
@@ -39,6 +40,7 @@ export function openPostgres(url: string, options: PostgresOptions = {}): Db {
     notify: async (channel, payload) => {
       await sql.notify(channel, payload);
     },
+    // Safe to call twice: ending an ended pool is a no-op in postgres.js.
     close: () => sql.end({ timeout: 5 }),
   };
 }

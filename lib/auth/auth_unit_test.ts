@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { fromB64url, hmacKey, JwtError, signJwt, verifyJwt } from "./jwt.ts";
+import { hashPassword, PBKDF2_ITERATIONS, timingSafeEqual, verifyPassword } from "./password.ts";
+import { signValue, verifySignedValue } from "./signed_value.ts";
+
+Deno.test("[jwt] verifies its own tokens and names the failed check", async () => {
+  const key = await hmacKey("k".repeat(40));
+  const now = 1_800_000_000;
+  const token = await signJwt(key, { sub: "u", aud: "authenticated", exp: now + 10 });
+  assert.equal((await verifyJwt(key, token, { now, audience: ["authenticated"] })).sub, "u");
+  const reason = async (tok: string, o = {}) =>
+    await verifyJwt(key, tok, { now, audience: ["authenticated"], ...o }).then(
+      () => "ok",
+      (e: JwtError) => e.reason,
+    );
+  assert.equal(await reason(token, { now: now + 10 }), "expired");
+  assert.equal(await reason(await signJwt(key, { aud: "x", exp: now + 10 })), "audience");
+  assert.equal(await reason(await signJwt(key, { aud: "authenticated" })), "expired");
+  assert.equal(await reason(token.slice(0, -2) + (token.endsWith("A") ? "BB" : "AA")), "signature");
+  assert.equal(await reason("a.b"), "malformed");
+  assert.equal(await reason("!!.@@.##"), "malformed");
+  const [, p, s] = token.split(".");
+  const rs = btoa(JSON.stringify({ alg: "RS256" })).replace(/=+$/, "");
+  assert.equal(await reason(`${rs}.${p}.${s}`), "algorithm");
+});
+
+Deno.test("[jwt] base64url round-trips all byte values", () => {
+  const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
+  const { b64url } = {
+    b64url: (b: Uint8Array) =>
+      btoa(String.fromCharCode(...b)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""),
+  };
+  assert.deepEqual(fromB64url(b64url(bytes)), bytes);
+  assert.throws(() => fromB64url("a+b"));
+});
+
+Deno.test("[password] hashes verify, wrong passwords and malformed hashes do not", async () => {
+  const hash = await hashPassword("correct horse", 1000);
+  assert.ok(await verifyPassword("correct horse", hash));
+  assert.ok(!await verifyPassword("correct horsE", hash));
+  assert.ok(!await verifyPassword("x", "plain-text"));
+  assert.ok(!await verifyPassword("x", "pbkdf2_sha256$0$a$b"));
+  assert.notEqual(await hashPassword("same", 1000), await hashPassword("same", 1000), "salted");
+  assert.equal(PBKDF2_ITERATIONS, 600_000, "OWASP 2023 minimum for PBKDF2-HMAC-SHA256");
+});
+
+Deno.test("[password] constant-time compare", () => {
+  assert.ok(timingSafeEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2])));
+  assert.ok(!timingSafeEqual(new Uint8Array([1, 2]), new Uint8Array([1, 3])));
+  assert.ok(!timingSafeEqual(new Uint8Array([1]), new Uint8Array([1, 2])));
+});
+
+Deno.test("[signed-value] round-trips, refuses tampering and expiry", async () => {
+  const key = await hmacKey("s".repeat(40));
+  const token = await signValue(key, "a@example.test", 60);
+  assert.equal(await verifySignedValue(key, token), "a@example.test");
+  assert.equal(await verifySignedValue(key, token.replace(/^./, "x")), null);
+  assert.equal(await verifySignedValue(await hmacKey("o".repeat(40)), token), null);
+  assert.equal(await verifySignedValue(key, await signValue(key, "v", -1)), null);
+  assert.equal(await verifySignedValue(key, "garbage"), null);
+});
