@@ -33,8 +33,10 @@ const server = Deno.serve({
   signal: abort.signal,
   onListen: ({ hostname, port }) => {
     const host = hostname === "0.0.0.0" ? "localhost" : hostname;
+    const url = `http://${host}:${port}`;
+    console.log(`Plaza listening on ${url} (${config.databaseUrl ? "Postgres" : "embedded PGlite"})`);
     log.info("listening", {
-      url: `http://${host}:${port}`,
+      url,
       mode: config.databaseUrl ? "postgres" : "embedded",
       startup_ms: Math.round(performance.now() - started),
     });

@@ -173,7 +173,10 @@ for (const adapter of adapters) {
         const used = new Set<string>();
         try {
           assert.equal(kv.kind, adapter.kind);
-          await check(kv, (name) => (used.add(name), name));
+          await check(kv, (name) => {
+            used.add(name);
+            return name;
+          });
         } finally {
           for (const k of used) await kv.del(k).catch(() => {});
           await close();
@@ -498,4 +501,24 @@ Deno.test("[rate_limit] store down: a rule without failClosed lets the hit throu
   await limiter.reset(rule, "k");
   assert.equal(warnings.length, 3, "each failure is logged");
   assert.equal(warnings[0].fields?.failClosed, false);
+});
+
+Deno.test("[rate_limit] a client that waits exactly Retry-After is let through", async () => {
+  // Seeded pseudo-random scenarios: bursts at random times, then one retry after Retry-After.
+  let seed = 42;
+  const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+  for (let scenario = 0; scenario < 300; scenario++) {
+    const { clock, kv, limiter } = fakeClockLimiter(WINDOW_START + Math.floor(rand() * WINDOW_MS));
+    const r: RateLimitRule = { name: "prop", limit: 1 + Math.floor(rand() * 5), windowSeconds: 60 };
+    let state = await limiter.hit(r, "k");
+    for (let i = 0; i < 30 && state.allowed; i++) {
+      clock.now += Math.floor(rand() * 5000);
+      state = await limiter.hit(r, "k");
+    }
+    if (state.allowed) continue;
+    clock.now += state.resetSeconds * 1000;
+    const retry = await limiter.hit(r, "k");
+    assert.ok(retry.allowed, `scenario ${scenario}: refused again after waiting ${state.resetSeconds} s`);
+    await kv.close();
+  }
 });

@@ -2,46 +2,9 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { DATABASE_URL, withDatabase } from "./support/db.ts";
 import { appTest } from "./support/app.ts";
+import { startServer } from "./support/server.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
-const root = new URL("../", import.meta.url).pathname;
-
-interface Server {
-  url: string;
-  process: Deno.ChildProcess;
-  output: () => string;
-}
-
-/** Starts `main.ts` as its own process on a free port and waits until it listens. */
-async function startServer(env: Record<string, string>): Promise<Server> {
-  const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts"],
-    cwd: root,
-    env: { PORT: "0", LOG_LEVEL: "info", PLAZA_SEED: "never", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let text = "";
-  const decoder = new TextDecoder();
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${text}`)), 60_000);
-    (async () => {
-      for await (const chunk of process.stdout) {
-        text += decoder.decode(chunk);
-        const m = /"msg":"listening","url":"([^"]+)"/.exec(text);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]);
-        }
-      }
-    })();
-    (async () => {
-      for await (const chunk of process.stderr) text += decoder.decode(chunk);
-    })();
-  });
-  return { url, process, output: () => text };
-}
-
 const credentials = { email: "durable@example.test", password: "durable-password", name: "Durable" };
 
 Deno.test({

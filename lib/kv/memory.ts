@@ -27,7 +27,11 @@ export function memoryKv(now: () => number = Date.now): Kv {
     },
     incr(key, ttlMs) {
       const e = live(key);
-      const value = (e ? Number(e.value) || 0 : 0) + 1;
+      const current = e ? Number(e.value) : 0;
+      if (!Number.isSafeInteger(current)) {
+        return Promise.reject(new Error("ERR value is not an integer or out of range"));
+      }
+      const value = current + 1;
       store.set(key, { value: String(value), expiresAt: e ? e.expiresAt : now() + ttlMs });
       return Promise.resolve(value);
     },

@@ -66,12 +66,15 @@ export function createRateLimiter(kv: Kv, log: Logger, now: () => number = Date.
   const state = (rule: RateLimitRule, prev: number, cur: number, elapsed: number, counted: boolean) => {
     const estimate = prev * (1 - elapsed) + cur;
     const allowed = counted ? estimate <= rule.limit : estimate + 1 <= rule.limit;
-    // Time until the weighted previous window has decayed enough to let one more hit through.
+    // Time until one more hit would be allowed. Either the previous window slides out far enough
+    // within this window, or this window must first become the previous one and decay in turn.
     let resetSeconds = Math.ceil((1 - elapsed) * rule.windowSeconds);
-    if (!allowed && prev > 0) {
-      const needed = estimate - rule.limit + (counted ? 0 : 1);
-      const decayFraction = Math.min(1 - elapsed, needed / prev);
-      resetSeconds = Math.max(1, Math.ceil(decayFraction * rule.windowSeconds));
+    if (!allowed) {
+      const needed = estimate + 1 - rule.limit; // the retry itself counts too
+      const wait = prev > 0 && needed <= prev * (1 - elapsed)
+        ? needed / prev
+        : (1 - elapsed) + Math.max(0, 1 - (rule.limit - 1) / cur);
+      resetSeconds = Math.max(1, Math.ceil(wait * rule.windowSeconds));
     }
     return {
       allowed,

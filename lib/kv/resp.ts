@@ -28,8 +28,32 @@ export function encodeCommand(args: (string | number)[]): Uint8Array {
  * the buffer does not hold a whole value yet.
  */
 export function parseReply(buf: Uint8Array, pos = 0): [RespValue, number] | undefined {
+  return parseAt(buf, pos, 0);
+}
+
+const MAX_DEPTH = 64;
+
+function length(line: string): number {
+  const n = Number(line);
+  if (!/^-?\d+$/.test(line) || !Number.isSafeInteger(n) || n < -1) {
+    throw new RespError(`bad RESP length ${JSON.stringify(line.slice(0, 20))}`);
+  }
+  return n;
+}
+
+function integer(line: string): number {
+  const n = Number(line);
+  if (!/^-?\d+$/.test(line) || !Number.isSafeInteger(n)) {
+    throw new RespError(`bad RESP integer ${JSON.stringify(line.slice(0, 20))}`);
+  }
+  return n;
+}
+
+function parseAt(buf: Uint8Array, pos: number, depth: number): [RespValue, number] | undefined {
+  if (depth > MAX_DEPTH) throw new RespError("RESP reply nested too deeply");
   const lineEnd = buf.indexOf(13, pos);
   if (lineEnd < 0 || lineEnd + 1 >= buf.length) return undefined;
+  if (buf[lineEnd + 1] !== 10) throw new RespError("RESP line not ended by CRLF");
   const type = String.fromCharCode(buf[pos]);
   const line = new TextDecoder().decode(buf.subarray(pos + 1, lineEnd));
   const next = lineEnd + 2;
@@ -39,20 +63,23 @@ export function parseReply(buf: Uint8Array, pos = 0): [RespValue, number] | unde
     case "-":
       return [new RespError(line), next];
     case ":":
-      return [Number(line), next];
+      return [integer(line), next];
     case "$": {
-      const len = Number(line);
+      const len = length(line);
       if (len < 0) return [null, next];
       if (next + len + 2 > buf.length) return undefined;
+      if (buf[next + len] !== 13 || buf[next + len + 1] !== 10) {
+        throw new RespError("RESP bulk string not ended by CRLF");
+      }
       return [new TextDecoder().decode(buf.subarray(next, next + len)), next + len + 2];
     }
     case "*": {
-      const n = Number(line);
+      const n = length(line);
       if (n < 0) return [null, next];
       const items: RespValue[] = [];
       let p = next;
       for (let i = 0; i < n; i++) {
-        const r = parseReply(buf, p);
+        const r = parseAt(buf, p, depth + 1);
         if (!r) return undefined;
         items.push(r[0]);
         p = r[1];
@@ -76,6 +103,7 @@ export class RespClient {
   #connecting: Promise<Deno.TcpConn> | undefined;
   #pending: Pending[] = [];
   #closed = false;
+  #writes: Promise<void> = Promise.resolve();
   readonly #url: URL;
 
   constructor(url: string, readonly timeoutMs = 2000) {
@@ -91,13 +119,21 @@ export class RespClient {
       });
       this.#conn = conn;
       this.#readLoop(conn);
+      this.#writes = Promise.resolve();
       const password = decodeURIComponent(this.#url.password);
-      if (password) {
-        const user = decodeURIComponent(this.#url.username);
-        await this.#send(conn, user ? ["AUTH", user, password] : ["AUTH", password]);
-      }
+      const user = decodeURIComponent(this.#url.username);
       const db = this.#url.pathname.slice(1);
-      if (db) await this.#send(conn, ["SELECT", db]);
+      const setup = [
+        ...(password ? [user ? ["AUTH", user, password] : ["AUTH", password]] : []),
+        ...(db ? [["SELECT", db]] : []),
+      ];
+      for (const args of setup) {
+        const reply = await this.#send(conn, args);
+        if (reply instanceof RespError) {
+          this.#drop(conn, reply);
+          throw reply;
+        }
+      }
       return conn;
     })().finally(() => (this.#connecting = undefined));
     return await this.#connecting;
@@ -151,7 +187,11 @@ export class RespClient {
         this.#drop(conn, new Error(`redis command timed out after ${this.timeoutMs} ms`));
       }, this.timeoutMs);
       this.#pending.push({ resolve, reject, timer });
-      conn.write(encodeCommand(args)).catch((e) => this.#drop(conn, e));
+      // Writes are chained so commands never interleave, and looped because write() may be partial.
+      const bytes = encodeCommand(args);
+      this.#writes = this.#writes.then(async () => {
+        for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+      }).catch((e) => this.#drop(conn, e));
     });
   }
 
