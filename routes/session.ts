@@ -131,3 +131,16 @@ export async function rememberDevice(c: Ctx, email: string): Promise<void> {
     maxAge: DEVICE_TTL_SECONDS,
   });
 }
+
+/**
+ * For cookie sessions: rotates the session so the access token carries what just changed (the
+ * profile name, say). Bearer clients refresh on their own; for them this does nothing.
+ */
+export async function renewCookieSession(c: Ctx): Promise<void> {
+  const refresh = getCookie(c, REFRESH_COOKIE);
+  if (c.var.authVia !== "cookie" || !refresh) return;
+  const { auth } = c.var.platform;
+  const signedIn = await auth.refresh(refresh);
+  setSessionCookies(c, signedIn.session);
+  c.set("claims", await auth.verifyAccessToken(signedIn.session.access_token));
+}

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { nameSchema } from "@/lib/auth/schemas.ts";
 import { getOwnProfile, updateOwnProfile } from "@/lib/profiles.ts";
 import type { AppEnv } from "../env.ts";
-import { requireUser, roleOf } from "../session.ts";
+import { renewCookieSession, requireUser, roleOf } from "../session.ts";
 import { readJson } from "../validate.ts";
 
 /** What a user may change on their profile. */
@@ -28,5 +28,6 @@ export const meApi = new Hono<AppEnv>()
     const claims = requireUser(c);
     const patch = await readJson(c, profilePatchSchema);
     const profile = await updateOwnProfile(c.var.platform.db, claims, patch);
+    if (patch.name !== undefined) await renewCookieSession(c);
     return c.json({ user: { ...profile, email: claims.email, role: roleOf(claims) } });
   });

@@ -7,8 +7,8 @@ import { getOwnProfile, updateOwnProfile } from "@/lib/profiles.ts";
 import { AppError } from "@/lib/errors.ts";
 import { profilePatchSchema } from "../api/me.ts";
 import type { AppEnv, Ctx } from "../env.ts";
-import { layoutUser, renderPage } from "../render.tsx";
-import { requireUser } from "../session.ts";
+import { renderPage } from "../render.tsx";
+import { renewCookieSession, requireUser } from "../session.ts";
 import { check, readForm } from "../validate.ts";
 
 function ProfilePage(
@@ -58,7 +58,7 @@ export const profilePage = new Hono<AppEnv>()
         avatar_url: values.avatar_url ? values.avatar_url : null,
       }, "form");
       const p = await updateOwnProfile(c.var.platform.db, claims, patch);
-      const user = { ...layoutUser(c)!, name: p.name };
+      await renewCookieSession(c);
       return renderPage(
         c,
         <ProfilePage
@@ -68,7 +68,7 @@ export const profilePage = new Hono<AppEnv>()
           email={claims.email ?? ""}
           message="Saved."
         />,
-        { title: "Your profile", user },
+        { title: "Your profile" },
       );
     } catch (err) {
       if (!(err instanceof AppError) || err.status >= 500) throw err;
