@@ -73,7 +73,10 @@ Deno.test({
       // The change is real: a reload shows it.
       await page.reload();
       assert.equal(await page.inputValue("input[name=name]"), "Erin Hydrated");
-      assert.equal(await page.locator("summary").getAttribute("aria-label"), "Account menu for Erin Hydrated");
+      assert.equal(
+        await page.locator("summary").getAttribute("aria-label"),
+        "Account menu for Erin Hydrated",
+      );
 
       // Dark mode renders too.
       await page.emulateMedia({ colorScheme: "dark" });
