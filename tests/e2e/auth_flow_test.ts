@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { hasChromium, launchBrowser, SCREENSHOTS } from "../support/browser.ts";
+import { freshDb } from "../support/db.ts";
 import { startServer } from "../support/server.ts";
 
 Deno.test({
@@ -10,7 +11,9 @@ Deno.test({
   fn: async () => {
     const dataDir = await Deno.makeTempDir({ prefix: "plaza-e2e-" });
     await Deno.mkdir(SCREENSHOTS, { recursive: true });
-    const env: Record<string, string> = { PLAZA_DATA_DIR: dataDir, LOG_LEVEL: "warn" };
+    // On the Postgres leg the server gets its own fresh database.
+    const testDb = await freshDb();
+    const env: Record<string, string> = { PLAZA_DATA_DIR: dataDir, DATABASE_URL: testDb.url ?? "" };
     const server = await startServer(env);
     const browser = await launchBrowser();
     const problems: string[] = [];
@@ -91,6 +94,7 @@ Deno.test({
     } finally {
       await browser.close();
       await server.stop();
+      await testDb.drop();
       await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     }
   },

@@ -19,7 +19,8 @@ export async function startServer(env: Record<string, string>): Promise<Server> 
   const process = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "main.ts"],
     cwd: root,
-    env: { PORT: "0", LOG_LEVEL: "info", PLAZA_SEED: "never", ...env },
+    // Services are never inherited from the test's environment: a test passes them explicitly.
+    env: { PORT: "0", LOG_LEVEL: "info", PLAZA_SEED: "never", DATABASE_URL: "", REDIS_URL: "", ...env },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
