@@ -59,3 +59,25 @@ Deno.test("[signed-value] round-trips, refuses tampering and expiry", async () =
   assert.equal(await verifySignedValue(key, await signValue(key, "v", -1)), null);
   assert.equal(await verifySignedValue(key, "garbage"), null);
 });
+
+Deno.test("[token-cache] returns verified claims until they expire and stays bounded", async () => {
+  const { createTokenCache } = await import("./token_cache.ts");
+  const clock = { now: 1_000_000 };
+  const cache = createTokenCache(2, () => clock.now);
+  const claims = (exp: number) => ({
+    sub: "u",
+    role: "authenticated" as const,
+    aud: "authenticated",
+    iat: 0,
+    exp,
+  });
+  cache.set("a", claims(1_010));
+  assert.equal(cache.get("a")?.sub, "u");
+  clock.now = 1_010_000;
+  assert.equal(cache.get("a"), undefined, "expired tokens are forgotten");
+  cache.set("b", claims(2_000));
+  cache.set("c", claims(2_000));
+  cache.set("d", claims(2_000));
+  assert.equal(cache.get("b"), undefined, "the oldest entry was evicted");
+  assert.ok(cache.get("c") && cache.get("d"));
+});

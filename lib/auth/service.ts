@@ -6,6 +6,7 @@ import type { Db, Queryable } from "../db/port.ts";
 import { AppError, conflict, unauthorized } from "../errors.ts";
 import { type AccessClaims, b64url, JwtError, signJwt, verifyJwt } from "./jwt.ts";
 import { dummyPasswordHash, hashPassword, verifyPassword } from "./password.ts";
+import { createTokenCache } from "./token_cache.ts";
 
 /** The three roles, carried in `app_metadata.role`. */
 export const ROLES = ["member", "partner", "admin"] as const;
@@ -104,6 +105,7 @@ export interface LocalAuthOptions {
 /** Plaza's own auth provider. */
 export function localAuth({ db, key, adminEmails }: LocalAuthOptions): AuthProvider {
   const normalize = (email: string) => email.trim().toLowerCase();
+  const verified = createTokenCache();
 
   async function issue(tx: Queryable, row: UserRow, sessionId: string): Promise<SignedIn> {
     const user = toUser(row);
@@ -265,8 +267,12 @@ export function localAuth({ db, key, adminEmails }: LocalAuthOptions): AuthProvi
     },
 
     async verifyAccessToken(token) {
+      const cached = verified.get(token);
+      if (cached) return cached;
       try {
-        return await verifyJwt<AccessClaims>(key, token, { audience: ["authenticated"] });
+        const claims = await verifyJwt<AccessClaims>(key, token, { audience: ["authenticated"] });
+        verified.set(token, claims);
+        return claims;
       } catch (err) {
         if (err instanceof JwtError) {
           throw unauthorized(

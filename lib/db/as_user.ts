@@ -14,13 +14,25 @@ export interface Claims {
   [k: string]: unknown;
 }
 
+/**
+ * Quotes `text` as a dollar-quoted SQL literal with a tag that does not occur in it, so it is safe
+ * whatever `standard_conforming_strings` says. Used where a parameterless statement is cheaper.
+ */
+export function dollarQuote(text: string): string {
+  let tag = "plz";
+  while (text.includes(`$${tag}$`)) tag += Math.floor(Math.random() * 10);
+  return `$${tag}$${text}$${tag}$`;
+}
+
 /** Runs `fn` in a transaction as the user of `claims` (or as `anon` when `claims` is null). */
 export function asUser<T>(db: Db, claims: Claims | null, fn: (tx: Queryable) => Promise<T>): Promise<T> {
   return db.transaction(async (tx) => {
     const role = claims?.role === "authenticated" ? "authenticated" : "anon";
-    await tx.query(
-      "select set_config('role', $1, true), set_config('request.jwt.claims', $2, true)",
-      [role, JSON.stringify(claims ?? { role: "anon" })],
+    // One parameterless statement (simple protocol): the cheapest round trip on both adapters.
+    await tx.exec(
+      `select set_config('role', '${role}', true), set_config('request.jwt.claims', ${
+        dollarQuote(JSON.stringify(claims ?? { role: "anon" }))
+      }, true)`,
     );
     return await fn(tx);
   });

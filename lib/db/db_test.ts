@@ -140,3 +140,27 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "[db] dollar-quoted claims survive quotes, dollars and backslashes",
+  ...opts,
+  fn: async () => {
+    const { dollarQuote } = await import("./as_user.ts");
+    const t = await freshDb();
+    try {
+      for (const text of [`it's "x" \\ $plz$ $$ $plz0$`, "", "plain"]) {
+        const [row] = await t.db.query<{ v: string }>(`select ${dollarQuote(text)} as v`);
+        assert.equal(row.v, text);
+      }
+      const sub = crypto.randomUUID();
+      const [row] = await asUser(
+        t.db,
+        { ...claimsFor(sub), email: "o'brien$plz$@example.test" },
+        (tx) => tx.query<{ email: string }>("select auth.jwt() ->> 'email' as email"),
+      );
+      assert.equal(row.email, "o'brien$plz$@example.test");
+    } finally {
+      await t.drop();
+    }
+  },
+});
