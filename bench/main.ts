@@ -16,6 +16,7 @@
  * Options: --duration=5 --warmup=1 --concurrency=32 --members=30 --idle=2 --max-requests=2000000
  * Set DATABASE_URL to run Plaza against Postgres instead of the embedded PGlite.
  */
+import postgres from "postgres";
 import { envSchema } from "@/lib/config.ts";
 import { type LoadResult, runLoad } from "./load.ts";
 import {
@@ -91,6 +92,22 @@ function parseOptions(args: string[]): Options {
 const options = parseOptions(Deno.args);
 const root = new URL("../", import.meta.url).pathname;
 const databaseUrl = Deno.env.get("DATABASE_URL") || undefined;
+/** With DATABASE_URL, Plaza runs on a scratch database created here and dropped at the end. */
+const benchDatabase = databaseUrl
+  ? `plaza_bench_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`
+  : undefined;
+const serverDatabaseUrl = databaseUrl && benchDatabase
+  ? Object.assign(new URL(databaseUrl), { pathname: `/${benchDatabase}` }).toString()
+  : undefined;
+
+async function adminSql(statement: string): Promise<void> {
+  const sql = postgres(databaseUrl!, { max: 1, onnotice: () => {} });
+  try {
+    await sql.unsafe(statement);
+  } finally {
+    await sql.end();
+  }
+}
 
 /** Progress goes to stderr; the report to stdout. */
 function progress(message: string) {
@@ -112,7 +129,7 @@ function plazaEnv(port: number, dataDir: string): Record<string, string> {
     LOG_LEVEL: "warn",
     PLAZA_SEED: "never",
     PLAZA_TRUST_PROXY: "true",
-    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    ...(serverDatabaseUrl ? { DATABASE_URL: serverDatabaseUrl } : {}),
   };
 }
 
@@ -234,6 +251,7 @@ Deno.addSignalListener("SIGINT", onSignal);
 Deno.addSignalListener("SIGTERM", onSignal);
 
 try {
+  if (benchDatabase) await adminSql(`create database ${benchDatabase}`);
   progress(
     `${options.concurrency} workers, ${options.warmup} s warm-up + ${options.duration} s per scenario; ` +
       `database: ${databaseUrl ? "Postgres (DATABASE_URL)" : "embedded PGlite"}`,
@@ -318,6 +336,7 @@ try {
   Deno.removeSignalListener("SIGINT", onSignal);
   Deno.removeSignalListener("SIGTERM", onSignal);
   await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  if (benchDatabase) await adminSql(`drop database if exists ${benchDatabase} with (force)`).catch(() => {});
 }
 
 // ---------------------------------------------------------------------------------------------------

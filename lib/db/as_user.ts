@@ -28,13 +28,20 @@ export function dollarQuote(text: string): string {
 export function asUser<T>(db: Db, claims: Claims | null, fn: (tx: Queryable) => Promise<T>): Promise<T> {
   return db.transaction(async (tx) => {
     const role = claims?.role === "authenticated" ? "authenticated" : "anon";
-    // One parameterless statement (simple protocol): the cheapest round trip on both adapters.
-    await tx.exec(
+    // One parameterless statement (simple protocol), not awaited before `fn` starts: both adapters
+    // run a transaction's statements in the order they were issued, so postgres.js pipelines it
+    // with fn's first query instead of paying a round trip. If it fails, so does that query.
+    const setup = tx.exec(
       `select set_config('role', '${role}', true), set_config('request.jwt.claims', ${
         dollarQuote(JSON.stringify(claims ?? { role: "anon" }))
       }, true)`,
     );
-    return await fn(tx);
+    setup.catch(() => {}); // observed below; avoids an unhandled rejection if fn throws first
+    try {
+      return await fn(tx);
+    } finally {
+      await setup;
+    }
   });
 }
 
