@@ -3,6 +3,7 @@
  * receive this object; nothing else reads the environment.
  */
 import { localAuth } from "./auth/service.ts";
+import { supabaseAuth } from "./auth/supabase.ts";
 import type { AuthProvider } from "./auth/service.ts";
 import { hmacKey } from "./auth/jwt.ts";
 import type { Config } from "./config.ts";
@@ -51,7 +52,9 @@ export async function createPlatform(config: Config, overrides: PlatformOverride
     db,
     kv,
     limiter: createRateLimiter(kv, log),
-    auth: localAuth({ db, key: jwtKey, adminEmails: config.adminEmails }),
+    auth: config.supabase
+      ? supabaseAuth({ ...config.supabase, jwtKey, adminEmails: config.adminEmails })
+      : localAuth({ db, key: jwtKey, adminEmails: config.adminEmails }),
     signingKey,
     async close() {
       await kv.close();

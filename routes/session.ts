@@ -40,6 +40,12 @@ export function clearSessionCookies(c: Ctx): void {
   deleteCookie(c, REFRESH_COOKIE, opts);
 }
 
+/** The caller's raw tokens: bearer header or cookies (for logout). */
+export function sessionTokens(c: Ctx): { accessToken?: string; refreshToken?: string } {
+  const bearer = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
+  return { accessToken: bearer ?? getCookie(c, ACCESS_COOKIE), refreshToken: getCookie(c, REFRESH_COOKIE) };
+}
+
 /** Sets `claims` and `authVia` from the Authorization header or the session cookies. */
 export function session(): MiddlewareHandler<AppEnv> {
   return async function session(c, next) {

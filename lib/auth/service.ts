@@ -42,10 +42,10 @@ export interface AuthProvider {
   signup(input: { email: string; password: string; name: string }): Promise<SignedIn>;
   login(input: { email: string; password: string }): Promise<SignedIn>;
   refresh(refreshToken: string): Promise<SignedIn>;
-  /** Revokes the session the refresh token belongs to. Unknown tokens are ignored. */
-  logout(refreshToken: string): Promise<void>;
+  /** Revokes the session the tokens belong to (either one identifies it). Unknown tokens are ignored. */
+  logout(tokens: { refreshToken?: string; accessToken?: string }): Promise<void>;
   /** Checks the current password, sets the new one, revokes every session, returns a new one. */
-  changePassword(userId: string, current: string, next: string): Promise<SignedIn>;
+  changePassword(user: { id: string; email: string }, current: string, next: string): Promise<SignedIn>;
   /** Verifies an access token (signature, audience, expiry). */
   verifyAccessToken(token: string): Promise<AccessClaims>;
 }
@@ -105,7 +105,7 @@ export interface LocalAuthOptions {
 /** Plaza's own auth provider. */
 export function localAuth({ db, key, adminEmails }: LocalAuthOptions): AuthProvider {
   const normalize = (email: string) => email.trim().toLowerCase();
-  const verified = createTokenCache();
+  const verifyAccessToken = accessTokenVerifier(key);
 
   async function issue(tx: Queryable, row: UserRow, sessionId: string): Promise<SignedIn> {
     const user = toUser(row);
@@ -236,16 +236,26 @@ export function localAuth({ db, key, adminEmails }: LocalAuthOptions): AuthProvi
       return outcome;
     },
 
-    async logout(refreshToken) {
-      await db.query(
-        `update plaza.refresh_tokens set revoked_at = now()
-         where session_id = (select session_id from plaza.refresh_tokens where token_hash = $1)
-           and revoked_at is null`,
-        [await sha256Hex(refreshToken)],
-      );
+    async logout({ refreshToken, accessToken }) {
+      if (refreshToken) {
+        await db.query(
+          `update plaza.refresh_tokens set revoked_at = now()
+           where session_id = (select session_id from plaza.refresh_tokens where token_hash = $1)
+             and revoked_at is null`,
+          [await sha256Hex(refreshToken)],
+        );
+        return;
+      }
+      const claims = accessToken ? await verifyAccessToken(accessToken).catch(() => null) : null;
+      if (claims?.session_id) {
+        await db.query(
+          "update plaza.refresh_tokens set revoked_at = now() where session_id = $1 and revoked_at is null",
+          [claims.session_id],
+        );
+      }
     },
 
-    async changePassword(userId, current, next) {
+    async changePassword({ id: userId }, current, next) {
       const row = await findById(db, userId);
       if (
         !usable(row) || !await verifyPassword(current, row.encrypted_password ?? await dummyPasswordHash())
@@ -266,22 +276,32 @@ export function localAuth({ db, key, adminEmails }: LocalAuthOptions): AuthProvi
       });
     },
 
-    async verifyAccessToken(token) {
-      const cached = verified.get(token);
-      if (cached) return cached;
-      try {
-        const claims = await verifyJwt<AccessClaims>(key, token, { audience: ["authenticated"] });
-        verified.set(token, claims);
-        return claims;
-      } catch (err) {
-        if (err instanceof JwtError) {
-          throw unauthorized(
-            err.reason === "expired" ? "The access token has expired." : "The access token is invalid.",
-            err.reason === "expired" ? "token_expired" : "invalid_token",
-          );
-        }
-        throw err;
+    verifyAccessToken,
+  };
+}
+
+/**
+ * Verifies access tokens signed with `key` (Plaza's secret, or Supabase's JWT secret): HS256,
+ * audience `authenticated`, not expired; remembers verified tokens until they expire. Failures are
+ * 401 `token_expired` or `invalid_token`.
+ */
+export function accessTokenVerifier(key: CryptoKey): (token: string) => Promise<AccessClaims> {
+  const verified = createTokenCache();
+  return async (token) => {
+    const cached = verified.get(token);
+    if (cached) return cached;
+    try {
+      const claims = await verifyJwt<AccessClaims>(key, token, { audience: ["authenticated"] });
+      verified.set(token, claims);
+      return claims;
+    } catch (err) {
+      if (err instanceof JwtError) {
+        throw unauthorized(
+          err.reason === "expired" ? "The access token has expired." : "The access token is invalid.",
+          err.reason === "expired" ? "token_expired" : "invalid_token",
+        );
       }
-    },
+      throw err;
+    }
   };
 }

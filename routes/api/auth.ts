@@ -1,6 +1,5 @@
 /** `/api/v1/auth/*`: signup, login, refresh, logout, password change (JSON). */
 import { Hono } from "hono";
-import { getCookie } from "hono/cookie";
 import { guardedLogin, guardedRefresh, guardedSignup } from "@/lib/auth/guard.ts";
 import {
   changePasswordSchema,
@@ -15,9 +14,9 @@ import {
   clearSessionCookies,
   clientIp,
   isKnownDevice,
-  REFRESH_COOKIE,
   rememberDevice,
   requireUser,
+  sessionTokens,
   setSessionCookies,
 } from "../session.ts";
 import { readJson } from "../validate.ts";
@@ -61,8 +60,8 @@ export const authApi = new Hono<AppEnv>()
     const hasBody = c.req.header("content-type") !== undefined ||
       Number(c.req.header("content-length") ?? 0) > 0;
     const input: { refresh_token?: string } = hasBody ? await readJson(c, logoutSchema) : {};
-    const token = input.refresh_token ?? getCookie(c, REFRESH_COOKIE);
-    if (token) await c.var.platform.auth.logout(token);
+    const tokens = sessionTokens(c);
+    await c.var.platform.auth.logout({ ...tokens, refreshToken: input.refresh_token ?? tokens.refreshToken });
     clearSessionCookies(c);
     return c.body(null, 204);
   })
@@ -70,7 +69,7 @@ export const authApi = new Hono<AppEnv>()
     const claims = requireUser(c);
     const input = await readJson(c, changePasswordSchema);
     const signedIn = await c.var.platform.auth.changePassword(
-      claims.sub,
+      { id: claims.sub, email: claims.email ?? "" },
       input.current_password,
       input.new_password,
     );

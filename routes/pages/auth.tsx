@@ -1,6 +1,5 @@
 /** Sign-up, sign-in and sign-out pages: plain HTML forms that work without JavaScript. */
 import { Hono } from "hono";
-import { getCookie } from "hono/cookie";
 import { z } from "zod";
 import { Field, FormAlert } from "@/components/forms.tsx";
 import { guardedLogin, guardedSignup } from "@/lib/auth/guard.ts";
@@ -12,8 +11,8 @@ import {
   clearSessionCookies,
   clientIp,
   isKnownDevice,
-  REFRESH_COOKIE,
   rememberDevice,
+  sessionTokens,
   setSessionCookies,
 } from "../session.ts";
 import { check, readForm, zodIssues } from "../validate.ts";
@@ -200,8 +199,7 @@ export const authPages = new Hono<AppEnv>()
     }
   })
   .post("/logout", async (c) => {
-    const token = getCookie(c, REFRESH_COOKIE);
-    if (token) await c.var.platform.auth.logout(token);
+    await c.var.platform.auth.logout(sessionTokens(c));
     clearSessionCookies(c);
     return c.redirect("/", 303);
   });
