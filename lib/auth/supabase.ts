@@ -4,7 +4,12 @@
  * SUPABASE_JWT_SECRET. Admin actions (roles, password changes, global sign-out) use the service
  * role key and never reach the browser.
  */
-import { type AuthError, createClient, type Session as SupabaseSession, type User } from "@supabase/supabase-js";
+import {
+  type AuthError,
+  createClient,
+  type Session as SupabaseSession,
+  type User,
+} from "@supabase/supabase-js";
 import { AppError, conflict, forbidden, serviceUnavailable, unauthorized } from "../errors.ts";
 import { type AuthProvider, type AuthUser, type Role, ROLES, type SignedIn } from "./service.ts";
 import { accessTokenVerifier } from "./service.ts";
@@ -67,7 +72,10 @@ function mapError(error: AuthError): AppError {
     case "session_not_found":
       return unauthorized("The refresh token is invalid or expired.", "invalid_refresh_token");
     case "weak_password":
-      return new AppError(422, "validation_failed", error.message, [{ path: "password", message: error.message }]);
+      return new AppError(422, "validation_failed", error.message, [{
+        path: "password",
+        message: error.message,
+      }]);
     case "over_request_rate_limit":
     case "over_email_send_rate_limit":
       return new AppError(429, "rate_limited", "Too many requests. Try again later.", undefined, {
@@ -105,12 +113,16 @@ export function supabaseAuth(options: SupabaseAuthOptions): AuthProvider {
       app_metadata: { ...session.user.app_metadata, role: "admin" },
     });
     if (error) throw mapError(error);
-    return toSignedIn(await expectSession(userClient().refreshSession({ refresh_token: session.refresh_token })));
+    return toSignedIn(
+      await expectSession(userClient().refreshSession({ refresh_token: session.refresh_token })),
+    );
   }
 
   return {
     async signup({ email, password, name }) {
-      const session = await expectSession(userClient().signUp({ email, password, options: { data: { name } } }));
+      const session = await expectSession(
+        userClient().signUp({ email, password, options: { data: { name } } }),
+      );
       return await applyAdminList(session);
     },
     async login({ email, password }) {
@@ -139,7 +151,9 @@ export function supabaseAuth(options: SupabaseAuthOptions): AuthProvider {
       // Ends every session of the user, then signs this device in again.
       const out = await admin.signOut(check.data.session.access_token, "global");
       if (out.error) throw mapError(out.error);
-      return toSignedIn(await expectSession(userClient().signInWithPassword({ email: user.email, password: next })));
+      return toSignedIn(
+        await expectSession(userClient().signInWithPassword({ email: user.email, password: next })),
+      );
     },
     verifyAccessToken,
   };

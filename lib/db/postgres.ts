@@ -32,7 +32,27 @@ export function openPostgres(url: string, options: PostgresOptions = {}): Db {
   return {
     kind: "postgres",
     ...base,
-    transaction: <T>(fn: (tx: Queryable) => Promise<T>) => sql.begin((tx) => fn(wrap(tx))) as Promise<T>,
+    // A reserved connection instead of sql.begin: BEGIN is sent without waiting for its reply, so
+    // it travels in one round trip with the first statements of `fn` (postgres.js pipelines).
+    transaction: async <T>(fn: (tx: Queryable) => Promise<T>) => {
+      const conn = await sql.reserve();
+      try {
+        const begin = conn.unsafe("begin");
+        begin.catch(() => {}); // a failed BEGIN fails the statements after it, which fn sees
+        let result: T;
+        try {
+          result = await fn(wrap(conn));
+          await begin;
+        } catch (err) {
+          await conn.unsafe("rollback").catch(() => {});
+          throw err;
+        }
+        await conn.unsafe("commit");
+        return result;
+      } finally {
+        conn.release();
+      }
+    },
     listen: async (channel, onPayload) => {
       const sub = await sql.listen(channel, onPayload);
       return () => sub.unlisten();
