@@ -1,0 +1,25 @@
+import assert from "node:assert/strict";
+import { withApp } from "@/tests/support/app.ts";
+import { describeDemo, isEmpty, seedDemo } from "./seed.ts";
+
+Deno.test({
+  name: "[seed] creates a member, a partner and an admin once, with working passwords",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    withApp(async (t) => {
+      const { db, auth, config } = t.platform;
+      assert.ok(await isEmpty(db));
+      const created = await seedDemo(db, auth, config.dataDir);
+      assert.deepEqual(created.map((a) => a.role), ["member", "partner", "admin"]);
+      assert.ok(!await isEmpty(db));
+      for (const account of created) {
+        const { user } = await auth.login({ email: account.email, password: account.password });
+        assert.equal(user.role, account.role);
+      }
+      const saved = await Deno.readTextFile(`${config.dataDir}/demo-accounts.txt`);
+      for (const a of created) assert.ok(saved.includes(a.password));
+      assert.match(describeDemo(created), /admin@plaza\.local/);
+      assert.deepEqual(await seedDemo(db, auth, config.dataDir), [], "a second run creates nothing");
+    }),
+});
