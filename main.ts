@@ -19,18 +19,52 @@ try {
 }
 
 const started = performance.now();
-const platform = await createPlatform(config);
-const { log } = platform;
-if (config.seed === "auto" && await isEmpty(platform.db)) {
-  const created = await seedDemo(platform.db, platform.auth, config.dataDir);
-  if (created.length) console.log(describeDemo(created));
-}
-const app = await createApp(platform);
+const DRAIN_TIMEOUT_MS = 10_000;
 
-const abort = new AbortController();
-const server = Deno.serve({
+// Signals are handled from the first moment: a stop during start-up waits for the database to be
+// opened (PGlite must not be killed mid-write), then closes it; a second signal exits at once.
+let platform: Awaited<ReturnType<typeof createPlatform>> | undefined;
+let server: Deno.HttpServer | undefined;
+let stopping = false;
+async function stop(signal: string) {
+  if (stopping) {
+    console.error(`Second ${signal}: exiting without waiting.`);
+    Deno.exit(130);
+  }
+  stopping = true;
+  platform?.log.info("stopping", { signal });
+  if (server) {
+    // Stop accepting, let in-flight requests finish (bounded), then close the database cleanly.
+    const drained = await Promise.race([
+      server.shutdown().then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), DRAIN_TIMEOUT_MS)),
+    ]);
+    if (!drained) {
+      platform?.log.warn("requests still running after the drain timeout", { ms: DRAIN_TIMEOUT_MS });
+    }
+  }
+  await ready;
+  await platform?.close();
+  platform?.log.info("stopped");
+  Deno.exit(0);
+}
+for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, () => stop(signal));
+
+const ready = (async () => {
+  platform = await createPlatform(config);
+  // Demo accounts only for the embedded database: a shared Postgres never gets a known admin.
+  if (config.seed === "auto" && !config.databaseUrl && !config.supabase && await isEmpty(platform.db)) {
+    const created = await seedDemo(platform.db, platform.auth, config.dataDir);
+    if (created.length) console.log(describeDemo(created));
+  }
+})();
+await ready;
+if (stopping) await new Promise(() => {}); // stop() finishes the shutdown and exits
+const { log } = platform!;
+const app = await createApp(platform!);
+
+server = Deno.serve({
   port: config.port,
-  signal: abort.signal,
   onListen: ({ hostname, port }) => {
     const host = hostname === "0.0.0.0" ? "localhost" : hostname;
     const url = `http://${host}:${port}`;
@@ -42,17 +76,4 @@ const server = Deno.serve({
     });
   },
 }, app.fetch);
-
-let stopping = false;
-async function stop(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  log.info("stopping", { signal });
-  // Stops accepting, lets in-flight requests finish, then closes the database cleanly.
-  await server.shutdown();
-  await platform.close();
-  log.info("stopped");
-  Deno.exit(0);
-}
-for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, () => stop(signal));
 await server.finished;

@@ -1,6 +1,7 @@
 /**
  * Demo data: a member, a partner and an admin with generated passwords. Run by `deno task seed`, and
- * by an embedded start on an empty database. The accounts are printed and saved to
+ * by an embedded start (PGlite, no DATABASE_URL) on an empty database; never automatically on a
+ * shared Postgres or Supabase. The accounts are printed and saved to
  * `<dataDir>/demo-accounts.txt` (readable only by the owner).
  */
 import { b64url } from "./auth/jwt.ts";
@@ -36,7 +37,8 @@ export async function seedDemo(db: Db, auth: AuthProvider, dataDir: string): Pro
     const password = b64url(crypto.getRandomValues(new Uint8Array(9)));
     const { user } = await auth.signup({ email: d.email, password, name: d.name });
     await db.query(
-      "update auth.users set raw_app_meta_data = raw_app_meta_data || jsonb_build_object('role', $2::text) where id = $1",
+      `update auth.users set raw_app_meta_data = raw_app_meta_data || jsonb_build_object('role', $2::text),
+         email_confirmed_at = now() where id = $1`,
       [user.id, d.role],
     );
     await db.query("update public.profiles set bio = $2 where id = $1", [

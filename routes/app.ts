@@ -48,7 +48,11 @@ export async function createApp(platform: Platform, options: AppOptions = {}) {
   app.use(securityHeaders({ hsts: !!publicUrl && !isLocalHost(publicUrl.hostname) }));
   app.use(bodyLimit(config.maxBodyBytes));
   app.use(session());
-  app.use(csrf({ publicOrigin: publicUrl?.origin, sessionCookies: [ACCESS_COOKIE, REFRESH_COOKIE] }));
+  app.use(csrf({
+    publicOrigin: publicUrl?.origin,
+    trustProxy: config.trustProxy,
+    sessionCookies: [ACCESS_COOKIE, REFRESH_COOKIE],
+  }));
 
   app.route("/health", health);
   app.route("/api/v1/auth", authApi);

@@ -52,6 +52,7 @@ export function session(): MiddlewareHandler<AppEnv> {
     const { auth } = c.var.platform;
     c.set("claims", null);
     c.set("authVia", null);
+    c.set("refreshToken", undefined);
     const header = c.req.header("authorization");
     if (header !== undefined) {
       const match = /^Bearer\s+(\S+)$/i.exec(header);
@@ -62,6 +63,7 @@ export function session(): MiddlewareHandler<AppEnv> {
     }
     const access = getCookie(c, ACCESS_COOKIE);
     const refresh = getCookie(c, REFRESH_COOKIE);
+    c.set("refreshToken", refresh);
     if (access || refresh) {
       let claims: AccessClaims | null = null;
       if (access) claims = await auth.verifyAccessToken(access).catch(() => null);
@@ -69,6 +71,7 @@ export function session(): MiddlewareHandler<AppEnv> {
         try {
           const signedIn = await auth.refresh(refresh);
           setSessionCookies(c, signedIn.session);
+          c.set("refreshToken", signedIn.session.refresh_token);
           claims = await auth.verifyAccessToken(signedIn.session.access_token);
         } catch (err) {
           if (!(err instanceof AppError) || err.status !== 401) throw err;
@@ -105,10 +108,13 @@ export function requireRole(c: Ctx, role: Role): AccessClaims {
   return claims;
 }
 
-/** The client's IP address (from the socket; X-Forwarded-For only behind a trusted proxy). */
+/**
+ * The client's IP address: from the socket, or behind a trusted proxy the last X-Forwarded-For
+ * entry (the one that proxy appended; entries to its left are whatever the client sent).
+ */
 export function clientIp(c: Ctx): string {
   if (c.var.platform.config.trustProxy) {
-    const fwd = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
+    const fwd = c.req.header("x-forwarded-for")?.split(",").map((s) => s.trim()).filter(Boolean).at(-1);
     if (fwd) return fwd;
   }
   const info = c.env as { remoteAddr?: { hostname?: string } } | undefined;
@@ -143,10 +149,11 @@ export async function rememberDevice(c: Ctx, email: string): Promise<void> {
  * profile name, say). Bearer clients refresh on their own; for them this does nothing.
  */
 export async function renewCookieSession(c: Ctx): Promise<void> {
-  const refresh = getCookie(c, REFRESH_COOKIE);
+  const refresh = c.var.refreshToken;
   if (c.var.authVia !== "cookie" || !refresh) return;
   const { auth } = c.var.platform;
   const signedIn = await auth.refresh(refresh);
   setSessionCookies(c, signedIn.session);
+  c.set("refreshToken", signedIn.session.refresh_token);
   c.set("claims", await auth.verifyAccessToken(signedIn.session.access_token));
 }

@@ -319,14 +319,32 @@ appTest("[auth] password change revokes every session and needs the current pass
   assert.equal(newPw.status, 200);
 });
 
-appTest("[auth] PLAZA_ADMIN_EMAILS makes those accounts admins", async (t) => {
-  const res = await t.request(
-    "/api/v1/auth/signup",
-    json("POST", { email: "Boss@Example.test", password: "long-enough-pw", name: "Boss" }),
-  );
+appTest("[auth] PLAZA_ADMIN_EMAILS makes those accounts admins once their email is confirmed", async (t) => {
+  const creds = { email: "Boss@Example.test", password: "long-enough-pw", name: "Boss" };
+  const res = await t.request("/api/v1/auth/signup", json("POST", creds));
   assert.equal(res.status, 201);
-  assert.equal((await res.json()).user.role, "admin");
+  assert.equal((await res.json()).user.role, "member", "signing up first with the address is not enough");
+  await t.platform.db.query("update auth.users set email_confirmed_at = now() where lower(email) = $1", [
+    "boss@example.test",
+  ]);
+  const login = await t.request(
+    "/api/v1/auth/login",
+    json("POST", { email: creds.email, password: creds.password }),
+  );
+  assert.equal((await login.json()).user.role, "admin");
 }, { env: { PLAZA_ADMIN_EMAILS: "someone@else.test, boss@example.test" } });
+
+appTest("[auth] a demoted admin loses admin rights at once, even with a fresh token", async (t) => {
+  const { randomAdmin } = await import("./support/factories.ts");
+  const a = await randomAdmin(t);
+  const b = await randomAdmin(t);
+  const demote = await t.request(`/api/v1/admin/users/${b.id}`, json("PATCH", { role: "member" }, a.bearer));
+  assert.equal(demote.status, 200);
+  const comeback = await t.request(`/api/v1/admin/users/${b.id}`, json("PATCH", { role: "admin" }, b.bearer));
+  assert.equal(comeback.status, 403);
+  const list = await t.request("/api/v1/admin/users", { headers: b.bearer });
+  assert.equal(list.status, 403);
+});
 
 appTest("[auth] cookie session works for /me and an expired access cookie is refreshed", async (t) => {
   const user = await randomUser(t);

@@ -58,7 +58,9 @@ appTest("[pages] sign-up form shows field errors with the status of the problem"
 });
 
 appTest("[pages] an open redirect through ?next= is not possible", async (t) => {
-  for (const next of ["https://evil.example", "//evil.example", "/\\evil.example"]) {
+  for (
+    const next of ["https://evil.example", "//evil.example", "/\\evil.example", "/\t/evil.example", "/ /evil"]
+  ) {
     const res = await t.request(`/signup?next=${encodeURIComponent(next)}`, form("", randomCredentials()));
     assert.equal(res.status, 303);
     assert.equal(res.headers.get("location"), "/", next);

@@ -156,3 +156,19 @@ appTest("[admin] /admin/users page lists users and changes a role through its fo
   const anon = await t.request("/admin/users", { headers: { accept: "text/html" } });
   assert.equal(anon.status, 303);
 });
+
+appTest("[profile] saving with an expired access cookie refreshes once and keeps the session", async (t) => {
+  const user = await randomUser(t);
+  const { browser, cookieHeader } = await import("./support/factories.ts");
+  const expired = user.cookies.replace(/plaza_at=[^;]+/, "plaza_at=expired.token.value");
+  const res = await t.request("/api/v1/me", json("PATCH", { name: "Renamed" }, browser(expired)));
+  assert.equal(res.status, 200);
+  const jar = cookieHeader(res, expired);
+  const me = await t.request("/api/v1/me", { headers: { cookie: jar } });
+  assert.equal(me.status, 200);
+  assert.equal((await me.json()).user.name, "Renamed");
+  const refreshCookies = res.headers.getSetCookie().filter((c) => c.startsWith("plaza_rt="));
+  const last = refreshCookies.at(-1)!.split(";")[0].split("=")[1];
+  const ok = await t.request("/api/v1/auth/refresh", json("POST", { refresh_token: last }));
+  assert.equal(ok.status, 200, "the last refresh cookie set is the live one");
+});

@@ -87,3 +87,50 @@ appTest("[rate-limit] auth limiters fail closed when the store is unreachable", 
   assert.equal(health.status, 200);
   assert.deepEqual(await health.json(), { status: "degraded", db: "ok", kv: "down", version: "0.1.0" });
 }, { kv: brokenKv });
+
+appTest("[rate-limit] parallel guesses cannot slip past the limit", async (t) => {
+  const user = await randomUser(t);
+  const results = await Promise.all(
+    Array.from({ length: 25 }, (_, i) =>
+      t.request("/api/v1/auth/login", {
+        ...json("POST", { email: user.email, password: `parallel-guess-${i}` }),
+        ip: "198.51.100.77",
+      }).then(async (r) => {
+        await r.body?.cancel();
+        return r.status;
+      })),
+  );
+  assert.equal(results.filter((s) => s === 401).length, 5, results.join(","));
+  assert.equal(results.filter((s) => s === 429).length, 20);
+});
+
+appTest("[rate-limit] password change guesses are limited like logins", async (t) => {
+  const user = await randomUser(t);
+  const statuses: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const res = await t.request("/api/v1/auth/password", {
+      ...json("POST", { current_password: `guess-${i}`, new_password: "brand-new-password" }, user.bearer),
+      ip: "198.51.100.78",
+    });
+    statuses.push(res.status);
+    await res.body?.cancel();
+  }
+  assert.deepEqual(statuses, [403, 403, 403, 403, 403, 429, 429]);
+});
+
+appTest("[rate-limit] behind a trusted proxy only the proxy's X-Forwarded-For entry counts", async (t) => {
+  const statuses: number[] = [];
+  for (let i = 0; i < 12; i++) {
+    const res = await t.request("/api/v1/auth/signup", {
+      ...json("POST", { email: `xff-${i}@example.test`, password: "long-enough-pw", name: "X" }, {
+        // The client forges a different leftmost entry each time; the proxy appends the real one.
+        "x-forwarded-for": `10.0.0.${i}, 192.0.2.33`,
+      }),
+      ip: "127.0.0.1",
+    });
+    statuses.push(res.status);
+    await res.body?.cancel();
+  }
+  assert.equal(statuses.filter((s) => s === 201).length, 10);
+  assert.equal(statuses.at(-1), 429);
+}, { env: { PLAZA_TRUST_PROXY: "true" } });

@@ -151,3 +151,27 @@ appTest("[security] ORIGIN helper matches the test origin", (t) => {
   assert.ok(t.app);
   return Promise.resolve();
 });
+
+appTest("[security] behind a TLS proxy the forwarded origin is the expected one", async (t) => {
+  const user = await randomUser(t);
+  const res = await t.request(
+    "/api/v1/me",
+    json("PATCH", { bio: "via proxy" }, {
+      cookie: user.cookies,
+      origin: "https://plaza.example.org",
+      "x-forwarded-proto": "https",
+      "x-forwarded-host": "plaza.example.org",
+    }),
+  );
+  assert.equal(res.status, 200);
+  const forged = await t.request(
+    "/api/v1/me",
+    json("PATCH", { bio: "evil" }, {
+      cookie: user.cookies,
+      origin: "https://evil.example",
+      "x-forwarded-proto": "https",
+      "x-forwarded-host": "plaza.example.org",
+    }),
+  );
+  assert.equal(forged.status, 403);
+}, { env: { PLAZA_TRUST_PROXY: "true" } });

@@ -118,25 +118,40 @@ Deno.test({
 });
 
 Deno.test({
-  name: "[supabase-auth] PLAZA_ADMIN_EMAILS promotes through the admin API and the token carries the role",
+  name: "[supabase-auth] PLAZA_ADMIN_EMAILS promotes only a confirmed email, and the token carries the role",
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    const gotrue = await startFakeGoTrue();
+    const gotrue = await startFakeGoTrue({ autoconfirm: false });
     try {
       await withApp(async (t) => {
         gotrue.attach(t.platform.db);
-        const res = await t.request(
-          "/api/v1/auth/signup",
-          json("POST", { email: "chief@example.test", password: "long-enough-pw", name: "Chief" }),
+        const creds = { email: "chief@example.test", password: "long-enough-pw", name: "Chief" };
+        const res = await t.request("/api/v1/auth/signup", json("POST", creds));
+        assert.equal(res.status, 403);
+        assert.equal((await res.json()).error.code, "email_not_confirmed");
+        const early = await t.request(
+          "/api/v1/auth/login",
+          json("POST", { email: creds.email, password: creds.password }),
         );
-        assert.equal(res.status, 201);
-        const { user, session } = await res.json();
+        assert.equal(early.status, 403);
+        await early.body?.cancel();
+        // The owner clicks the link in the confirmation email.
+        await t.platform.db.query("update auth.users set email_confirmed_at = now() where email = $1", [
+          creds.email,
+        ]);
+        const login = await t.request(
+          "/api/v1/auth/login",
+          json("POST", { email: creds.email, password: creds.password }),
+        );
+        assert.equal(login.status, 200);
+        const { user, session } = await login.json();
         assert.equal(user.role, "admin");
         const list = await t.request("/api/v1/admin/users", {
           headers: { authorization: `Bearer ${session.access_token}` },
         });
         assert.equal(list.status, 200);
+        await list.body?.cancel();
       }, {
         env: {
           SUPABASE_URL: gotrue.url,

@@ -81,3 +81,12 @@ Deno.test("[token-cache] returns verified claims until they expire and stays bou
   assert.equal(cache.get("b"), undefined, "the oldest entry was evicted");
   assert.ok(cache.get("c") && cache.get("d"));
 });
+
+Deno.test("[guard] IPv6 addresses share a bucket per /64, IPv4 stay as they are", async () => {
+  const { ipBucket } = await import("./guard.ts");
+  assert.equal(ipBucket("203.0.113.9"), "203.0.113.9");
+  assert.equal(ipBucket("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+  assert.equal(ipBucket("2001:0db8:0001:0002:ffff:ffff:ffff:ffff"), "2001:db8:1:2::/64");
+  assert.equal(ipBucket("[2001:db8::1]"), "2001:db8:0:0::/64");
+  assert.equal(ipBucket("::1"), "0:0:0:0::/64");
+});

@@ -63,13 +63,14 @@ interface UserRow {
   raw_app_meta_data: { role?: string };
   raw_user_meta_data: { name?: string };
   created_at: Date;
+  email_confirmed_at: Date | null;
   banned_until: Date | null;
   deleted_at: Date | null;
   name: string | null;
 }
 
 const userColumns = `u.id, u.email, u.encrypted_password, u.raw_app_meta_data, u.raw_user_meta_data,
-  u.created_at, u.banned_until, u.deleted_at, p.name`;
+  u.created_at, u.email_confirmed_at, u.banned_until, u.deleted_at, p.name`;
 
 async function sha256Hex(text: string): Promise<string> {
   const d = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
@@ -140,9 +141,14 @@ export function localAuth({ db, key, adminEmails }: LocalAuthOptions): AuthProvi
     };
   }
 
-  /** Applies PLAZA_ADMIN_EMAILS: listed accounts are admins. */
+  /**
+   * Applies PLAZA_ADMIN_EMAILS: listed accounts are admins once their email is confirmed, so
+   * nobody becomes admin by signing up first with an address they do not own.
+   */
   async function applyAdminList(tx: Queryable, row: UserRow): Promise<UserRow> {
-    if (!adminEmails.has(normalize(row.email)) || roleOf(row) === "admin") return row;
+    if (!adminEmails.has(normalize(row.email)) || roleOf(row) === "admin" || !row.email_confirmed_at) {
+      return row;
+    }
     await tx.query(
       `update auth.users set raw_app_meta_data = raw_app_meta_data || '{"role":"admin"}'::jsonb where id = $1`,
       [row.id],
@@ -171,11 +177,13 @@ export function localAuth({ db, key, adminEmails }: LocalAuthOptions): AuthProvi
       const normalized = normalize(email);
       const hash = await hashPassword(password);
       return await db.transaction(async (tx) => {
-        const role: Role = adminEmails.has(normalized) ? "admin" : "member";
+        // Email confirmation arrives with the notification pipeline; until then a new account is
+        // unconfirmed and always starts as a member.
+        const role: Role = "member";
         const inserted = await tx.query<{ id: string }>(
           `insert into auth.users (email, encrypted_password, raw_app_meta_data, raw_user_meta_data,
-             email_confirmed_at, last_sign_in_at)
-           values ($1, $2, $3::text::jsonb, $4::text::jsonb, now(), now())
+             last_sign_in_at)
+           values ($1, $2, $3::text::jsonb, $4::text::jsonb, now())
            on conflict ((lower(email))) do nothing
            returning id`,
           [

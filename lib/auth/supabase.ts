@@ -105,10 +105,14 @@ export function supabaseAuth(options: SupabaseAuthOptions): AuthProvider {
     return data.session;
   }
 
-  /** PLAZA_ADMIN_EMAILS: promote, then refresh so the returned token carries the role. */
+  /**
+   * PLAZA_ADMIN_EMAILS: a listed account whose email Supabase has confirmed is promoted, then the
+   * session is refreshed so the returned token carries the role.
+   */
   async function applyAdminList(session: SupabaseSession): Promise<SignedIn> {
     const email = session.user.email?.toLowerCase() ?? "";
-    if (!options.adminEmails.has(email) || roleOf(session.user) === "admin") return toSignedIn(session);
+    const eligible = options.adminEmails.has(email) && !!session.user.email_confirmed_at;
+    if (!eligible || roleOf(session.user) === "admin") return toSignedIn(session);
     const { error } = await admin.updateUserById(session.user.id, {
       app_metadata: { ...session.user.app_metadata, role: "admin" },
     });

@@ -19,8 +19,9 @@ export interface Claims {
  * whatever `standard_conforming_strings` says. Used where a parameterless statement is cheaper.
  */
 export function dollarQuote(text: string): string {
+  // With no "$tag" anywhere in the text, no "$tag$" can form inside it or where it meets a delimiter.
   let tag = "plz";
-  while (text.includes(`$${tag}$`)) tag += Math.floor(Math.random() * 10);
+  while (text.includes(`$${tag}`)) tag += Math.floor(Math.random() * 10);
   return `$${tag}$${text}$${tag}$`;
 }
 

@@ -148,7 +148,7 @@ Deno.test({
     const { dollarQuote } = await import("./as_user.ts");
     const t = await freshDb();
     try {
-      for (const text of [`it's "x" \\ $plz$ $$ $plz0$`, "", "plain"]) {
+      for (const text of [`it's "x" \\ $plz$ $$ $plz0$`, "", "plain", "abc$plz", "$plz", "$", "x$plz1"]) {
         const [row] = await t.db.query<{ v: string }>(`select ${dollarQuote(text)} as v`);
         assert.equal(row.v, text);
       }

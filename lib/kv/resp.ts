@@ -99,25 +99,29 @@ interface Pending {
 
 /** A connection to one Redis server. */
 export class RespClient {
-  #conn: Deno.TcpConn | undefined;
-  #connecting: Promise<Deno.TcpConn> | undefined;
+  #conn: Deno.Conn | undefined;
+  #connecting: Promise<Deno.Conn> | undefined;
   #pending: Pending[] = [];
   #closed = false;
   #writes: Promise<void> = Promise.resolve();
+  #dropped = new WeakSet<Deno.Conn>();
   readonly #url: URL;
 
   constructor(url: string, readonly timeoutMs = 2000) {
     this.#url = new URL(url);
   }
 
-  async #connect(): Promise<Deno.TcpConn> {
+  async #connect(): Promise<Deno.Conn> {
     if (this.#conn) return this.#conn;
     this.#connecting ??= (async () => {
-      const conn = await Deno.connect({
-        hostname: this.#url.hostname || "127.0.0.1",
-        port: Number(this.#url.port || 6379),
-      });
-      this.#conn = conn;
+      const target = { hostname: this.#url.hostname || "127.0.0.1", port: Number(this.#url.port || 6379) };
+      const conn = this.#url.protocol === "rediss:"
+        ? await Deno.connectTls(target)
+        : await Deno.connect(target);
+      if (this.#closed) {
+        conn.close();
+        throw new Error("redis client closed");
+      }
       this.#readLoop(conn);
       this.#writes = Promise.resolve();
       const password = decodeURIComponent(this.#url.password);
@@ -134,12 +138,19 @@ export class RespClient {
           throw reply;
         }
       }
+      if (this.#closed) {
+        this.#drop(conn, new Error("redis client closed"));
+        throw new Error("redis client closed");
+      }
+      // Published only now: commands issued meanwhile waited on #connecting, so none of them can
+      // reach the server before AUTH and SELECT.
+      this.#conn = conn;
       return conn;
     })().finally(() => (this.#connecting = undefined));
     return await this.#connecting;
   }
 
-  async #readLoop(conn: Deno.TcpConn) {
+  async #readLoop(conn: Deno.Conn) {
     let buf = new Uint8Array(0);
     const chunk = new Uint8Array(64 * 1024);
     try {
@@ -169,9 +180,10 @@ export class RespClient {
     this.#drop(conn, new Error("redis connection closed"));
   }
 
-  #drop(conn: Deno.TcpConn, err: Error) {
-    if (this.#conn !== conn) return;
-    this.#conn = undefined;
+  #drop(conn: Deno.Conn, err: Error) {
+    if (this.#dropped.has(conn)) return;
+    this.#dropped.add(conn);
+    if (this.#conn === conn) this.#conn = undefined;
     try {
       conn.close();
     } catch { /* already closed */ }
@@ -181,7 +193,7 @@ export class RespClient {
     }
   }
 
-  #send(conn: Deno.TcpConn, args: (string | number)[]): Promise<RespValue> {
+  #send(conn: Deno.Conn, args: (string | number)[]): Promise<RespValue> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#drop(conn, new Error(`redis command timed out after ${this.timeoutMs} ms`));

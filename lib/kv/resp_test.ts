@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { encodeCommand, parseReply, RespError, type RespValue } from "./resp.ts";
+import { encodeCommand, parseReply, RespClient, RespError, type RespValue } from "./resp.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -277,6 +277,36 @@ Deno.test({
       clearTimeout(timer);
       worker.terminate();
       URL.revokeObjectURL(url);
+    }
+  },
+});
+
+Deno.test({
+  name: "[resp] commands issued while connecting wait for SELECT: none lands in another database",
+  ignore: !Deno.env.get("REDIS_URL"),
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const base = new URL(Deno.env.get("REDIS_URL")!);
+    const prefix = `plaza-test:select:${crypto.randomUUID()}:`;
+    const db5 = new RespClient(Object.assign(new URL(base), { pathname: "/5" }).toString());
+    const db0 = new RespClient(Object.assign(new URL(base), { pathname: "/0" }).toString());
+    try {
+      await Promise.all(
+        Array.from({ length: 100 }, (_, i) => db5.command("SET", `${prefix}${i}`, "x", "PX", 60_000)),
+      );
+      const inDb0 = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => db0.command("EXISTS", `${prefix}${i}`)),
+      );
+      assert.equal(inDb0.reduce((a, b) => Number(a) + Number(b), 0), 0);
+      const inDb5 = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => db5.command("EXISTS", `${prefix}${i}`)),
+      );
+      assert.equal(inDb5.reduce((a, b) => Number(a) + Number(b), 0), 100);
+      await Promise.all(Array.from({ length: 100 }, (_, i) => db5.command("DEL", `${prefix}${i}`)));
+    } finally {
+      db5.close();
+      db0.close();
     }
   },
 });

@@ -1,6 +1,6 @@
 /** `/api/v1/auth/*`: signup, login, refresh, logout, password change (JSON). */
 import { Hono } from "hono";
-import { guardedLogin, guardedRefresh, guardedSignup } from "@/lib/auth/guard.ts";
+import { guardedChangePassword, guardedLogin, guardedRefresh, guardedSignup } from "@/lib/auth/guard.ts";
 import {
   changePasswordSchema,
   loginSchema,
@@ -68,10 +68,14 @@ export const authApi = new Hono<AppEnv>()
   .post("/password", async (c) => {
     const claims = requireUser(c);
     const input = await readJson(c, changePasswordSchema);
-    const signedIn = await c.var.platform.auth.changePassword(
-      { id: claims.sub, email: claims.email ?? "" },
-      input.current_password,
-      input.new_password,
-    );
+    const email = claims.email ?? "";
+    const { auth, limiter } = c.var.platform;
+    const signedIn = await guardedChangePassword(auth, limiter, {
+      user: { id: claims.sub, email },
+      current: input.current_password,
+      next: input.new_password,
+      ip: clientIp(c),
+      knownDevice: await isKnownDevice(c, email),
+    });
     return signedInResponse(c, signedIn);
   });

@@ -17,9 +17,12 @@ import {
 } from "../session.ts";
 import { check, readForm, zodIssues } from "../validate.ts";
 
-/** A same-site path to go to after signing in; anything else becomes "/". */
+/** A same-site path to go to after signing in; anything else (other hosts, tricks) becomes "/". */
 export function safeNext(next: string | undefined): string {
-  return next && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/";
+  if (!next || !next.startsWith("/") || /[\s\\\x00-\x1f\x7f]/.test(next)) return "/";
+  const base = "http://plaza.invalid";
+  const url = new URL(next, base);
+  return url.origin === base ? `${url.pathname}${url.search}${url.hash}` : "/";
 }
 
 type Errors = Record<string, string>;

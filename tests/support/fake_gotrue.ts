@@ -23,6 +23,7 @@ interface Row {
   raw_app_meta_data: Record<string, unknown>;
   raw_user_meta_data: Record<string, unknown>;
   created_at: Date;
+  email_confirmed_at: Date | null;
 }
 
 /** A running fake. `attach` gives it the database once the test has one. */
@@ -32,8 +33,10 @@ export interface FakeGoTrue {
   close(): Promise<void>;
 }
 
-/** Starts the fake on a free port. */
-export async function startFakeGoTrue(): Promise<FakeGoTrue> {
+/** Starts the fake on a free port; `autoconfirm` mirrors Supabase's "Confirm email" being off. */
+export async function startFakeGoTrue(
+  options: { autoconfirm: boolean } = { autoconfirm: true },
+): Promise<FakeGoTrue> {
   const key = await hmacKey(FAKE_KEYS.jwtSecret);
   let db: Db | undefined;
   const refresh = new Map<string, { userId: string; sessionId: string; used: boolean }>();
@@ -54,12 +57,14 @@ export async function startFakeGoTrue(): Promise<FakeGoTrue> {
     app_metadata: r.raw_app_meta_data,
     user_metadata: r.raw_user_meta_data,
     created_at: new Date(r.created_at).toISOString(),
+    email_confirmed_at: r.email_confirmed_at ? new Date(r.email_confirmed_at).toISOString() : null,
     identities: [],
   });
 
   const findBy = async (where: string, value: string) =>
     (await db!.query<Row>(
-      `select id, email, encrypted_password, raw_app_meta_data, raw_user_meta_data, created_at
+      `select id, email, encrypted_password, raw_app_meta_data, raw_user_meta_data, created_at,
+              email_confirmed_at
        from auth.users where ${where} = $1`,
       [value],
     ))[0];
@@ -114,23 +119,28 @@ export async function startFakeGoTrue(): Promise<FakeGoTrue> {
         return fail(422, "user_already_exists", "User already registered");
       }
       const [row] = await db!.query<Row>(
-        `insert into auth.users (email, encrypted_password, raw_app_meta_data, raw_user_meta_data)
-         values ($1, $2, $3::text::jsonb, $4::text::jsonb)
-         returning id, email, encrypted_password, raw_app_meta_data, raw_user_meta_data, created_at`,
+        `insert into auth.users (email, encrypted_password, raw_app_meta_data, raw_user_meta_data,
+           email_confirmed_at)
+         values ($1, $2, $3::text::jsonb, $4::text::jsonb, case when $5 then now() end)
+         returning id, email, encrypted_password, raw_app_meta_data, raw_user_meta_data, created_at,
+                   email_confirmed_at`,
         [
           String(body.email).toLowerCase(),
           await hashPassword(body.password, 1000),
           JSON.stringify({ provider: "email", providers: ["email"] }),
           JSON.stringify(body.data ?? {}),
+          options.autoconfirm,
         ],
       );
-      return json(await session(row));
+      // With "Confirm email" on, GoTrue answers with the user only; no session until confirmed.
+      return json(options.autoconfirm ? await session(row) : userJson(row));
     }
     if (req.method === "POST" && path === "/token" && url.searchParams.get("grant_type") === "password") {
       const row = await findBy("lower(email)", String(body.email).toLowerCase());
       if (!row || !await verifyPassword(body.password, row.encrypted_password)) {
         return fail(400, "invalid_credentials", "Invalid login credentials");
       }
+      if (!row.email_confirmed_at) return fail(400, "email_not_confirmed", "Email not confirmed");
       return json(await session(row));
     }
     if (
