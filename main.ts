@@ -24,7 +24,7 @@ const DRAIN_TIMEOUT_MS = 10_000;
 // Signals are handled from the first moment: a stop during start-up waits for the database to be
 // opened (PGlite must not be killed mid-write), then closes it; a second signal exits at once.
 let platform: Awaited<ReturnType<typeof createPlatform>> | undefined;
-let server: Deno.HttpServer | undefined;
+let server: Deno.HttpServer | undefined = undefined;
 let stopping = false;
 async function stop(signal: string) {
   if (stopping) {

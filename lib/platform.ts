@@ -15,6 +15,9 @@ import { openKv } from "./kv/mod.ts";
 import type { Kv } from "./kv/port.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { resolveSecret } from "./secret.ts";
+import { localPublisher, type Publisher, restPublisher } from "./realtime/publisher.ts";
+import { createRealtimeServer, type RealtimeServer } from "./realtime/server.ts";
+import { mintApiKeys } from "./realtime/tokens.ts";
 
 /** Everything a request handler may use. */
 export interface Platform {
@@ -26,6 +29,14 @@ export interface Platform {
   auth: AuthProvider;
   /** HMAC key derived from PLAZA_SECRET, for cookies and signed values other than JWTs. */
   signingKey: CryptoKey;
+  /** The API keys browsers and servers use for realtime (Supabase's in cloud mode). */
+  apiKeys: { anonKey: string; serviceRoleKey: string };
+  /** Where browsers find realtime: Plaza itself (embedded) or Supabase. */
+  realtimeUrl: string | undefined;
+  /** Plaza's own realtime server (serves sockets in both modes; browsers use Supabase's in cloud mode). */
+  realtime: RealtimeServer;
+  /** Server-side broadcasts to topics. */
+  publisher: Publisher;
   close(): Promise<void>;
 }
 
@@ -46,6 +57,13 @@ export async function createPlatform(config: Config, overrides: PlatformOverride
   const kv = overrides.kv ?? openKv(config);
   const jwtKey = await hmacKey(config.supabase?.jwtSecret ?? secret);
   const signingKey = await hmacKey(`${secret}:cookies`);
+  const apiKeys = config.supabase
+    ? { anonKey: config.supabase.anonKey, serviceRoleKey: config.supabase.serviceRoleKey }
+    : await mintApiKeys(jwtKey);
+  const realtime = await createRealtimeServer({ db, jwtKey, log });
+  const publisher = config.supabase
+    ? restPublisher(config.supabase.url, config.supabase.serviceRoleKey)
+    : localPublisher(realtime);
   return {
     config,
     log,
@@ -56,7 +74,12 @@ export async function createPlatform(config: Config, overrides: PlatformOverride
       ? supabaseAuth({ ...config.supabase, jwtKey, adminEmails: config.adminEmails })
       : localAuth({ db, key: jwtKey, adminEmails: config.adminEmails }),
     signingKey,
+    apiKeys,
+    realtimeUrl: config.supabase?.url,
+    realtime,
+    publisher,
     async close() {
+      await realtime.close();
       await kv.close();
       await db.close();
     },

@@ -21,6 +21,7 @@ import { authPages } from "./pages/auth.tsx";
 import { renderErrorPage } from "./pages/errors.tsx";
 import { homePage } from "./pages/home.tsx";
 import { profilePage } from "./pages/profile.tsx";
+import { clientConfigApi, realtimeApi } from "./realtime.ts";
 import { ACCESS_COOKIE, REFRESH_COOKIE, session } from "./session.ts";
 import { assetTable, loadStatic, staticRoutes } from "./static.ts";
 
@@ -39,6 +40,8 @@ export async function createApp(platform: Platform, options: AppOptions = {}) {
   const onError = errorHandler(renderErrorPage);
 
   const app = new Hono<AppEnv>();
+  // The WebSocket upgrade answers before any middleware: a 101 response takes no headers.
+  app.get("/realtime/v1/websocket", (c) => platform.realtime.upgrade(c.req.raw));
   app.use(async (c, next) => {
     c.set("platform", platform);
     c.set("assets", assets);
@@ -58,6 +61,8 @@ export async function createApp(platform: Platform, options: AppOptions = {}) {
   app.route("/api/v1/auth", authApi);
   app.route("/api/v1/me", meApi);
   app.route("/api/v1/admin", adminApi);
+  app.route("/api/v1/client-config", clientConfigApi);
+  app.route("/realtime/v1", realtimeApi);
   app.route("/", staticRoutes(files, islands));
   app.route("/", homePage);
   app.route("/", authPages);

@@ -19,6 +19,8 @@ export interface AppEnv {
     /** Verified access-token claims of the caller, or null for anonymous requests. */
     claims: AccessClaims | null;
     authVia: AuthVia;
+    /** The caller's access token (bearer, cookie, or the one this request's refresh issued). */
+    accessToken: string | undefined;
     /** The refresh token valid after this request (rotated by the session middleware if it refreshed). */
     refreshToken: string | undefined;
     /** Stylesheet, icon and island bundle URLs. */

@@ -53,12 +53,16 @@ export function session(): MiddlewareHandler<AppEnv> {
     c.set("claims", null);
     c.set("authVia", null);
     c.set("refreshToken", undefined);
+    c.set("accessToken", undefined);
+    // Realtime's REST API authenticates with API keys and tokens of its own (routes/realtime.ts).
+    if (c.req.path.startsWith("/realtime/")) return await next();
     const header = c.req.header("authorization");
     if (header !== undefined) {
       const match = /^Bearer\s+(\S+)$/i.exec(header);
       if (!match) throw unauthorized("The Authorization header must be 'Bearer <token>'.", "invalid_token");
       c.set("claims", await auth.verifyAccessToken(match[1]));
       c.set("authVia", "bearer");
+      c.set("accessToken", match[1]);
       return await next();
     }
     const access = getCookie(c, ACCESS_COOKIE);
@@ -66,13 +70,15 @@ export function session(): MiddlewareHandler<AppEnv> {
     c.set("refreshToken", refresh);
     if (access || refresh) {
       let claims: AccessClaims | null = null;
+      let token = access;
       if (access) claims = await auth.verifyAccessToken(access).catch(() => null);
       if (!claims && refresh) {
         try {
           const signedIn = await auth.refresh(refresh);
           setSessionCookies(c, signedIn.session);
           c.set("refreshToken", signedIn.session.refresh_token);
-          claims = await auth.verifyAccessToken(signedIn.session.access_token);
+          token = signedIn.session.access_token;
+          claims = await auth.verifyAccessToken(token);
         } catch (err) {
           if (!(err instanceof AppError) || err.status !== 401) throw err;
           if (err.code !== "refresh_token_already_used") clearSessionCookies(c);
@@ -81,6 +87,7 @@ export function session(): MiddlewareHandler<AppEnv> {
       if (claims) {
         c.set("claims", claims);
         c.set("authVia", "cookie");
+        c.set("accessToken", token);
       }
     }
     await next();
@@ -155,5 +162,6 @@ export async function renewCookieSession(c: Ctx): Promise<void> {
   const signedIn = await auth.refresh(refresh);
   setSessionCookies(c, signedIn.session);
   c.set("refreshToken", signedIn.session.refresh_token);
+  c.set("accessToken", signedIn.session.access_token);
   c.set("claims", await auth.verifyAccessToken(signedIn.session.access_token));
 }

@@ -29,6 +29,12 @@ function signedInResponse(c: Ctx, signedIn: SignedIn, status: 200 | 201 = 200) {
 
 /** Auth API routes. */
 export const authApi = new Hono<AppEnv>()
+  // The current access token, for browser code that talks to realtime (cookies are HttpOnly).
+  .get("/token", (c) => {
+    const claims = requireUser(c);
+    c.header("Cache-Control", "no-store");
+    return c.json({ access_token: c.var.accessToken, expires_at: claims.exp });
+  })
   .post("/signup", async (c) => {
     const input = await readJson(c, signupSchema);
     const { auth, limiter } = c.var.platform;

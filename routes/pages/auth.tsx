@@ -19,6 +19,9 @@ import { check, readForm, zodIssues } from "../validate.ts";
 
 /** A same-site path to go to after signing in; anything else (other hosts, tricks) becomes "/". */
 export function safeNext(next: string | undefined): string {
+  // Whitespace, backslashes and control characters are refused outright: browsers strip or
+  // reinterpret them ("/\t/evil" becomes "//evil").
+  // deno-lint-ignore no-control-regex
   if (!next || !next.startsWith("/") || /[\s\\\x00-\x1f\x7f]/.test(next)) return "/";
   const base = "http://plaza.invalid";
   const url = new URL(next, base);

@@ -1,0 +1,410 @@
+/**
+ * One WebSocket speaking the Supabase Realtime protocol: heartbeats, joins (with authorization for
+ * private channels), broadcast with self and ack, presence, access-token refresh and expiry,
+ * limits. Every bad input gets an error reply or a close with a reason; nothing here throws into
+ * the server.
+ */
+import type { Logger } from "../log.ts";
+import type { TopicAccess } from "./authz.ts";
+import { decodeBinary, decodeText, type Frame, FrameError, type Vsn } from "./frames.ts";
+import type { Broadcast, Hub, Peer, PresenceMap, Subscription } from "./hub.ts";
+import type { RealtimeIdentity } from "./tokens.ts";
+
+/** Limits per socket; the defaults follow Supabase's. */
+export interface RealtimeLimits {
+  maxChannelsPerSocket: number;
+  maxPayloadBytes: number;
+  /** Joins allowed per socket in any 10 s. */
+  maxJoinsPer10s: number;
+  /** Messages allowed per socket per second; twice that closes the socket. */
+  maxMessagesPerSecond: number;
+  /** A socket silent for longer is closed. */
+  idleTimeoutMs: number;
+  /** Replay returns at most this many messages. */
+  maxReplay: number;
+}
+
+/** Default limits. */
+export const defaultLimits: RealtimeLimits = {
+  maxChannelsPerSocket: 100,
+  maxPayloadBytes: 256 * 1024,
+  maxJoinsPer10s: 100,
+  maxMessagesPerSecond: 100,
+  idleTimeoutMs: 60_000,
+  maxReplay: 25,
+};
+
+/** What a connection needs from the server around it. */
+export interface ConnectionDeps {
+  hub: Hub;
+  node: string;
+  log: Logger;
+  limits: RealtimeLimits;
+  verify(token: string): Promise<RealtimeIdentity>;
+  access(identity: RealtimeIdentity, subTopic: string): Promise<TopicAccess>;
+  replay(identity: RealtimeIdentity, subTopic: string, since: number, limit: number): Promise<Broadcast[]>;
+  /** Sends to other server processes (scale-out); a no-op with one process. */
+  fanout: {
+    broadcast(msg: Broadcast): void;
+    presence(topic: string, isPrivate: boolean, joins: PresenceMap, leaves: PresenceMap): void;
+  };
+  onMessage(): void;
+}
+
+interface ChannelState {
+  sub: Subscription;
+  expiry?: ReturnType<typeof setTimeout>;
+}
+
+const now = () => Date.now();
+
+/** Serves one socket until it closes. */
+export function serveSocket(
+  socket: WebSocket,
+  vsn: Vsn,
+  socketIdentity: RealtimeIdentity,
+  deps: ConnectionDeps,
+) {
+  const { hub, limits, log } = deps;
+  const channels = new Map<string, ChannelState>();
+  const joins: number[] = [];
+  let lastSeen = now();
+  let windowStart = now();
+  let windowCount = 0;
+  let badFrames = 0;
+  let closed = false;
+
+  const peer: Peer = {
+    id: crypto.randomUUID(),
+    vsn,
+    send(data) {
+      if (closed || socket.readyState !== WebSocket.OPEN) return;
+      // A client that does not read its socket does not get to grow our memory without bound.
+      if (socket.bufferedAmount > 16 * 1024 * 1024) return close(1013, "slow_consumer");
+      try {
+        socket.send(data);
+      } catch {
+        close(1011, "send_failed");
+      }
+    },
+  };
+
+  const sendFrame = (f: Frame) => peer.send(encodeFrame(f));
+  const encodeFrame = (f: Frame) =>
+    vsn === "2.0.0" ? JSON.stringify([f.join_ref, f.ref, f.topic, f.event, f.payload]) : JSON.stringify({
+      join_ref: f.join_ref,
+      ref: f.ref,
+      topic: f.topic,
+      event: f.event,
+      payload: f.payload,
+    });
+  const reply = (
+    f: { join_ref: string | null; ref: string | null; topic: string },
+    status: "ok" | "error",
+    response = {},
+  ) =>
+    sendFrame({
+      join_ref: f.join_ref,
+      ref: f.ref,
+      topic: f.topic,
+      event: "phx_reply",
+      payload: { status, response },
+    });
+  const fail = (f: { join_ref: string | null; ref: string | null; topic: string }, reason: string) =>
+    reply(f, "error", { reason });
+
+  function system(sub: Subscription, status: "ok" | "error", message: string) {
+    sendFrame({
+      join_ref: sub.joinRef,
+      ref: null,
+      topic: sub.topic,
+      event: "system",
+      payload: { status, message, extension: "system", channel: sub.subTopic },
+    });
+  }
+
+  function leave(topic: string) {
+    const state = channels.get(topic);
+    if (!state) return;
+    channels.delete(topic);
+    clearTimeout(state.expiry);
+    const left = hub.remove(state.sub);
+    if (left) deps.fanout.presence(left.topic, left.private, {}, left.leaves);
+  }
+
+  /** Ends a channel for good: a system error, then phx_close (the client does not rejoin). */
+  function evict(sub: Subscription, message: string) {
+    system(sub, "error", message);
+    sendFrame({ join_ref: sub.joinRef, ref: sub.joinRef, topic: sub.topic, event: "phx_close", payload: {} });
+    leave(sub.topic);
+  }
+
+  function armExpiry(state: ChannelState) {
+    clearTimeout(state.expiry);
+    const ms = state.sub.identity.exp * 1000 - now();
+    // Timers beyond ~24 days overflow; API keys expire in decades and need no timer.
+    if (ms > 2 ** 31 - 1) return;
+    state.expiry = setTimeout(() => evict(state.sub, "Token has expired"), Math.max(0, ms));
+  }
+
+  function close(code: number, reason: string) {
+    if (closed) return;
+    closed = true;
+    for (const topic of [...channels.keys()]) leave(topic);
+    clearInterval(idleTimer);
+    try {
+      socket.close(code, reason);
+    } catch { /* already closing */ }
+  }
+
+  const idleTimer = setInterval(() => {
+    if (now() - lastSeen > limits.idleTimeoutMs) close(1000, "heartbeat_timeout");
+  }, Math.min(15_000, limits.idleTimeoutMs / 2));
+
+  async function tokenIdentity(token: unknown): Promise<RealtimeIdentity | string> {
+    if (token === undefined || token === null || token === "") return socketIdentity;
+    if (typeof token !== "string" || token.length > 8192) {
+      return "InvalidJWTToken: access_token must be a string";
+    }
+    try {
+      return await deps.verify(token);
+    } catch (err) {
+      const reason = (err as { reason?: string }).reason;
+      return reason === "expired"
+        ? "InvalidJWTToken: Token has expired"
+        : "InvalidJWTToken: the token is invalid";
+    }
+  }
+
+  async function join(f: Frame) {
+    const config = (f.payload.config ?? {}) as Record<string, unknown>;
+    const broadcast = (config.broadcast ?? {}) as Record<string, unknown>;
+    const presence = (config.presence ?? {}) as Record<string, unknown>;
+    const rejoin = channels.has(f.topic);
+    if (!f.topic.startsWith("realtime:") || f.topic.length === "realtime:".length) {
+      return fail(f, "InvalidTopic: topics are realtime:<name>");
+    }
+    if (Array.isArray(config.postgres_changes) && config.postgres_changes.length > 0) {
+      return fail(
+        f,
+        "postgres_changes is not supported: Plaza sends database events as broadcasts (realtime.send from a trigger); listen with on('broadcast', …)",
+      );
+    }
+    if (!rejoin && channels.size >= limits.maxChannelsPerSocket) return fail(f, "too_many_channels");
+    const t = now();
+    while (joins.length && t - joins[0] > 10_000) joins.shift();
+    if (joins.length >= limits.maxJoinsPer10s) return fail(f, "too_many_joins");
+    joins.push(t);
+
+    const identity = await tokenIdentity(f.payload.access_token);
+    if (typeof identity === "string") return fail(f, identity);
+    if (identity.exp * 1000 <= now()) return fail(f, "InvalidJWTToken: Token has expired");
+    const isPrivate = config.private === true;
+    const subTopic = f.topic.slice("realtime:".length);
+    let access: TopicAccess = { read: true, write: true };
+    if (isPrivate) {
+      access = await deps.access(identity, subTopic);
+      if (!access.read) {
+        return fail(
+          f,
+          `Unauthorized: You do not have permissions to read from this Channel topic: ${subTopic}`,
+        );
+      }
+    }
+    if (closed) return;
+    leave(f.topic); // a rejoin replaces the old subscription
+    const key = typeof presence.key === "string" && presence.key ? presence.key : crypto.randomUUID();
+    const sub: Subscription = {
+      peer,
+      topic: f.topic,
+      subTopic,
+      joinRef: f.join_ref ?? f.ref ?? "",
+      private: isPrivate,
+      self: broadcast.self === true,
+      ack: broadcast.ack === true,
+      presenceEnabled: presence.enabled === true,
+      presenceKey: key.slice(0, 255),
+      identity,
+      canWrite: access.write,
+    };
+    const state: ChannelState = { sub };
+    channels.set(f.topic, state);
+    hub.add(sub);
+    armExpiry(state);
+    reply(f, "ok", {});
+    if (sub.presenceEnabled) {
+      sendFrame({
+        join_ref: sub.joinRef,
+        ref: null,
+        topic: f.topic,
+        event: "presence_state",
+        payload: hub.presenceState(subTopic, isPrivate),
+      });
+    }
+    const replay = broadcast.replay as { since?: unknown; limit?: unknown } | undefined;
+    if (replay && typeof replay === "object") {
+      if (!isPrivate) return system(sub, "error", "Replay is only available on private channels");
+      const since = Number(replay.since);
+      const limit = Math.min(Math.max(1, Number(replay.limit ?? limits.maxReplay) || 1), limits.maxReplay);
+      if (!Number.isFinite(since)) {
+        return system(sub, "error", "replay.since must be a timestamp in milliseconds");
+      }
+      for (const msg of await deps.replay(identity, subTopic, since, limit)) {
+        if (channels.get(f.topic)?.sub !== sub) break;
+        hub.sendFrame(sub, {
+          join_ref: null,
+          ref: null,
+          topic: sub.topic,
+          event: "broadcast",
+          payload: { type: "broadcast", event: msg.event, payload: msg.payload, meta: msg.meta },
+        });
+      }
+    }
+  }
+
+  function onBroadcast(
+    state: ChannelState,
+    f: { join_ref: string | null; ref: string | null; topic: string },
+    event: unknown,
+    payload: unknown,
+    size: number,
+  ) {
+    const { sub } = state;
+    if (typeof event !== "string" || !event || event.length > 255) {
+      return fail(f, "broadcast needs an event name");
+    }
+    if (size > limits.maxPayloadBytes) return fail(f, "payload_too_large");
+    if (sub.private && !sub.canWrite) {
+      return fail(
+        f,
+        `Unauthorized: You do not have permissions to write to this Channel topic: ${sub.subTopic}`,
+      );
+    }
+    const msg: Broadcast = { topic: sub.subTopic, private: sub.private, event, payload };
+    hub.deliver(msg, sub.self ? undefined : sub);
+    deps.fanout.broadcast(msg);
+    if (sub.ack) reply(f, "ok", {});
+  }
+
+  async function onAccessToken(state: ChannelState, token: unknown) {
+    const identity = await tokenIdentity(token);
+    const { sub } = state;
+    if (typeof identity === "string") return evict(sub, identity.replace(/^InvalidJWTToken: /, ""));
+    if (identity.exp * 1000 <= now()) return evict(sub, "Token has expired");
+    if (sub.private) {
+      const access = await deps.access(identity, sub.subTopic);
+      if (!access.read) return evict(sub, "You no longer have permission to read from this channel");
+      sub.canWrite = access.write;
+    }
+    sub.identity = identity;
+    armExpiry(state);
+  }
+
+  async function handle(f: Frame, size: number) {
+    if (f.topic === "phoenix") {
+      if (f.event === "heartbeat") return reply(f, "ok", {});
+      return fail(f, "unknown event");
+    }
+    if (f.event === "phx_join") return await join(f);
+    const state = channels.get(f.topic);
+    if (!state || (f.join_ref !== null && f.join_ref !== state.sub.joinRef)) {
+      return fail(f, "unmatched topic");
+    }
+    switch (f.event) {
+      case "phx_leave":
+        leave(f.topic);
+        return reply(f, "ok", {});
+      case "broadcast":
+        return onBroadcast(state, f, f.payload.event, f.payload.payload, size);
+      case "presence": {
+        const sub = state.sub;
+        if (sub.private && !sub.canWrite) {
+          return fail(f, "Unauthorized: You do not have permissions to track presence on this channel");
+        }
+        if (f.payload.event === "track") {
+          const meta = f.payload.payload;
+          if (meta === null || typeof meta !== "object" || Array.isArray(meta)) {
+            return fail(f, "Presence track payload must be a map");
+          }
+          if (size > limits.maxPayloadBytes) return fail(f, "payload_too_large");
+          const diff = hub.track(sub, meta as Record<string, unknown>, deps.node);
+          deps.fanout.presence(sub.subTopic, sub.private, diff.joins, diff.leaves);
+          return reply(f, "ok", {});
+        }
+        if (f.payload.event === "untrack") {
+          const leaves = hub.untrack(sub);
+          if (leaves) deps.fanout.presence(sub.subTopic, sub.private, {}, leaves);
+          return reply(f, "ok", {});
+        }
+        return fail(f, "presence events are track and untrack");
+      }
+      case "access_token":
+        return await onAccessToken(state, f.payload.access_token);
+      default:
+        return fail(f, "unknown event");
+    }
+  }
+
+  /** Counts a message; false when the socket must stop being served. */
+  function withinRate(): boolean {
+    const t = now();
+    if (t - windowStart >= 1000) {
+      windowStart = t;
+      windowCount = 0;
+    }
+    windowCount++;
+    if (windowCount > limits.maxMessagesPerSecond * 2) {
+      close(1008, "too_many_messages");
+      return false;
+    }
+    return true;
+  }
+
+  socket.onmessage = async (event: MessageEvent) => {
+    lastSeen = now();
+    deps.onMessage();
+    if (!withinRate()) return;
+    try {
+      if (typeof event.data === "string") {
+        const data = event.data;
+        if (data.length > limits.maxPayloadBytes + 4096) {
+          const head =
+            /^\[\s*("(?:[^"\\]{0,255})"|null)\s*,\s*("(?:[^"\\]{0,255})"|null)\s*,\s*"([^"\\]{1,255})"/.exec(
+              data.slice(0, 1024),
+            );
+          if (head) {
+            const str = (s: string) => s === "null" ? null : s.slice(1, -1);
+            fail({ join_ref: str(head[1]), ref: str(head[2]), topic: head[3] }, "payload_too_large");
+          }
+          return;
+        }
+        const f = decodeText(data, vsn);
+        if (windowCount > limits.maxMessagesPerSecond && f.event !== "heartbeat") {
+          return fail(f, "too_many_messages");
+        }
+        await handle(f, data.length);
+      } else {
+        if (vsn !== "2.0.0") throw new FrameError("binary frames need vsn 2.0.0");
+        const bytes = new Uint8Array(event.data as ArrayBuffer);
+        const push = decodeBinary(bytes);
+        if (windowCount > limits.maxMessagesPerSecond) return fail(push, "too_many_messages");
+        const state = channels.get(push.topic);
+        if (!state || (push.join_ref !== null && push.join_ref !== state.sub.joinRef)) {
+          return fail(push, "unmatched topic");
+        }
+        onBroadcast(state, push, push.event, push.payload, bytes.length);
+      }
+    } catch (err) {
+      if (err instanceof FrameError) {
+        badFrames++;
+        log.info("realtime frame refused", { reason: err.message, peer: peer.id });
+        if (badFrames > 20) close(1003, "too_many_bad_frames");
+        return;
+      }
+      log.error("realtime handler failed", { err, peer: peer.id });
+    }
+  };
+  socket.onclose = () => close(1000, "closed");
+  socket.onerror = () => close(1011, "error");
+  return { peer, close, channels: () => channels.size };
+}
