@@ -29,12 +29,17 @@ export function client(
   });
 }
 
-/** Subscribes and resolves with the first final status (SUBSCRIBED, CHANNEL_ERROR, TIMED_OUT, CLOSED). */
-export function subscribe(
+/**
+ * Subscribes and resolves with the first final status (SUBSCRIBED, CHANNEL_ERROR, TIMED_OUT, CLOSED).
+ * As Supabase's docs say for private channels, the token is set first (`realtime.setAuth()`):
+ * otherwise the first join goes out before supabase-js has fetched it.
+ */
+export async function subscribe(
   channel: RealtimeChannel,
   timeoutMs = 5000,
 ): Promise<{ status: string; error?: Error }> {
-  return new Promise((resolve) => {
+  await channel.socket.setAuth();
+  return await new Promise((resolve) => {
     const timer = setTimeout(() => resolve({ status: "TEST_TIMEOUT" }), timeoutMs);
     channel.subscribe((status, error) => {
       clearTimeout(timer);
