@@ -4,7 +4,7 @@
  * scale-out bus between processes on a shared Postgres.
  */
 import type { Db } from "../db/port.ts";
-import { asUser } from "../db/as_user.ts";
+import { asUser, dollarQuote } from "../db/as_user.ts";
 import type { Logger } from "../log.ts";
 import { topicAccess } from "./authz.ts";
 import { createCluster } from "./cluster.ts";
@@ -63,18 +63,18 @@ export async function createRealtimeServer(options: RealtimeServerOptions) {
     since: number,
     limit: number,
   ): Promise<Broadcast[]> {
-    const rows = await asUser(
-      db,
-      identity.role === "authenticated" ? identity.claims : null,
-      (tx) =>
-        tx.query<{ id: string; event: string; payload: unknown }>(
-          `select id::text, event, payload from realtime.messages
+    const claims = identity.role === "authenticated" ? identity.claims : null;
+    const rows = await asUser(db, claims, async (tx) => {
+      // Policies are written against realtime.topic(), as for joins.
+      await tx.exec(`select set_config('realtime.topic', ${dollarQuote(subTopic)}, true)`);
+      return await tx.query<{ id: string; event: string; payload: unknown }>(
+        `select id::text, event, payload from realtime.messages
          where topic = $1 and private and extension = 'broadcast' and event <> $4
            and inserted_at >= to_timestamp($2 / 1000.0)::timestamp
          order by inserted_at limit $3`,
-          [subTopic, since, limit, REPLAY_EVENT_EXCLUDED],
-        ),
-    );
+        [subTopic, since, limit, REPLAY_EVENT_EXCLUDED],
+      );
+    });
     return rows.map((r) => ({
       topic: subTopic,
       private: true,
@@ -107,7 +107,7 @@ export async function createRealtimeServer(options: RealtimeServerOptions) {
   });
 
   const retentionMs = options.retentionMs ?? 3 * 24 * 3600 * 1000;
-  const purge = () =>
+  const purge = (): Promise<unknown> =>
     db.query(
       "delete from realtime.messages where inserted_at < (now() - make_interval(secs => $1))::timestamp",
       [
@@ -176,6 +176,9 @@ export async function createRealtimeServer(options: RealtimeServerOptions) {
         fanout.broadcast(msg);
       }
     },
+
+    /** Deletes messages past the retention (also runs hourly). */
+    purge,
 
     stats(): RealtimeStats {
       return { node, connections: sockets.size, ...hub.stats(), messagesIn, peers: cluster?.peers() ?? 0 };
