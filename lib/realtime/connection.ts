@@ -361,6 +361,7 @@ export function serveSocket(
   }
 
   socket.onmessage = async (event: MessageEvent) => {
+    if (closed) return;
     lastSeen = now();
     deps.onMessage();
     if (!withinRate()) return;
