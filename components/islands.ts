@@ -4,3 +4,8 @@ import ProfileEditorComponent, { type ProfileEditorProps } from "@/islands/Profi
 
 /** The profile editor (islands/ProfileEditor.tsx). */
 export const ProfileEditor = island<ProfileEditorProps>("ProfileEditor", ProfileEditorComponent);
+
+import OnlineMembersComponent, { type OnlineMembersProps } from "@/islands/OnlineMembers.tsx";
+
+/** Who is online (islands/OnlineMembers.tsx). */
+export const OnlineMembers = island<OnlineMembersProps>("OnlineMembers", OnlineMembersComponent);

@@ -1,6 +1,8 @@
 /** The home page: what Plaza is for visitors; newest members and shortcuts for signed-in people. */
 import { Hono } from "hono";
+import { OnlineMembers } from "@/components/islands.ts";
 import { type Profile, recentMembers } from "@/lib/profiles.ts";
+import { clientConfig } from "../realtime.ts";
 import type { AppEnv } from "../env.ts";
 import { layoutUser, renderPage } from "../render.tsx";
 
@@ -51,6 +53,7 @@ export const homePage = new Hono<AppEnv>().get("/", async (c) => {
           {user.role === "admin" && <a href="/admin/users">Manage users</a>}
         </p>
       </section>
+      <OnlineMembers {...clientConfig(c, c.var.platform)} me={{ id: claims.sub, name: user.name }} />
       <section class="card" aria-labelledby="members-heading">
         <h2 id="members-heading">Newest members</h2>
         <ul class="member-list">
