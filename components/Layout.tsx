@@ -39,6 +39,7 @@ export function Layout({ user, path, children }: LayoutProps) {
             <NavLink href="/" path={path}>Home</NavLink>
             {user && <NavLink href="/profile" path={path}>Profile</NavLink>}
             {user?.role === "admin" && <NavLink href="/admin/users" path={path}>Users</NavLink>}
+            {user?.role === "admin" && <NavLink href="/admin/realtime" path={path}>Realtime</NavLink>}
           </div>
           {user
             ? (

@@ -9,3 +9,8 @@ import OnlineMembersComponent, { type OnlineMembersProps } from "@/islands/Onlin
 
 /** Who is online (islands/OnlineMembers.tsx). */
 export const OnlineMembers = island<OnlineMembersProps>("OnlineMembers", OnlineMembersComponent);
+
+import RealtimeStatsComponent, { type RealtimeStatsProps } from "@/islands/RealtimeStats.tsx";
+
+/** Live realtime figures for admins (islands/RealtimeStats.tsx). */
+export const RealtimeStats = island<RealtimeStatsProps>("RealtimeStats", RealtimeStatsComponent);

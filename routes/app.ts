@@ -16,6 +16,7 @@ import { csrf } from "./middleware/csrf.ts";
 import { errorHandler } from "./middleware/error_handler.ts";
 import { requestLog } from "./middleware/request_log.ts";
 import { isLocalHost, securityHeaders } from "./middleware/security_headers.ts";
+import { adminRealtimePage } from "./pages/admin_realtime.tsx";
 import { adminUsersPage } from "./pages/admin_users.tsx";
 import { authPages } from "./pages/auth.tsx";
 import { renderErrorPage } from "./pages/errors.tsx";
@@ -68,6 +69,7 @@ export async function createApp(platform: Platform, options: AppOptions = {}) {
   app.route("/", authPages);
   app.route("/", profilePage);
   app.route("/", adminUsersPage);
+  app.route("/", adminRealtimePage);
 
   app.notFound((c) =>
     onError(new AppError(404, "not_found", `Nothing at ${c.req.method} ${c.req.path}.`), c)

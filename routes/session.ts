@@ -7,6 +7,7 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { AccessClaims } from "@/lib/auth/jwt.ts";
 import { REFRESH_TTL_SECONDS, type Role, type Session } from "@/lib/auth/service.ts";
 import { signValue, verifySignedValue } from "@/lib/auth/signed_value.ts";
+import { asUser } from "@/lib/db/as_user.ts";
 import { AppError, forbidden, unauthorized } from "@/lib/errors.ts";
 import type { AppEnv, Ctx } from "./env.ts";
 import { isLocalHost } from "./middleware/security_headers.ts";
@@ -164,4 +165,19 @@ export async function renewCookieSession(c: Ctx): Promise<void> {
   c.set("refreshToken", signedIn.session.refresh_token);
   c.set("accessToken", signedIn.session.access_token);
   c.set("claims", await auth.verifyAccessToken(signedIn.session.access_token));
+}
+
+/**
+ * The caller's claims when they are an admin right now: the JWT says so and so does the database
+ * (a demoted admin's token stays valid for up to an hour). 401 when anonymous, 403 otherwise.
+ */
+export async function requireAdmin(c: Ctx): Promise<AccessClaims> {
+  const claims = requireRole(c, "admin");
+  const [row] = await asUser(
+    c.var.platform.db,
+    claims,
+    (tx) => tx.query<{ ok: boolean }>("select public.is_admin() as ok"),
+  );
+  if (!row?.ok) throw forbidden("Only admins may do that.");
+  return claims;
 }
