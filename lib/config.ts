@@ -29,6 +29,9 @@ export const envSchema = z.object({
   PLAZA_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
   PLAZA_SEED: z.enum(["auto", "never"]).default("auto"),
   PLAZA_TRUST_PROXY: z.enum(["true", "false"]).default("false"),
+  PLAZA_REALTIME_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(
+    256 * 1024,
+  ),
 });
 
 /** The fully resolved configuration every part of Plaza receives. */
@@ -49,6 +52,8 @@ export interface Config {
   seed: "auto" | "never";
   /** Take the client IP from X-Forwarded-For (only behind a proxy that sets it). */
   trustProxy: boolean;
+  /** Largest realtime message a client may send. */
+  realtimeMaxPayloadBytes: number;
 }
 
 /** Thrown when the environment is invalid; its message names every offending variable. */
@@ -119,5 +124,6 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     maxBodyBytes: e.PLAZA_MAX_BODY_BYTES,
     seed: e.PLAZA_SEED,
     trustProxy: e.PLAZA_TRUST_PROXY === "true",
+    realtimeMaxPayloadBytes: e.PLAZA_REALTIME_MAX_PAYLOAD_BYTES,
   };
 }

@@ -60,7 +60,12 @@ export async function createPlatform(config: Config, overrides: PlatformOverride
   const apiKeys = config.supabase
     ? { anonKey: config.supabase.anonKey, serviceRoleKey: config.supabase.serviceRoleKey }
     : await mintApiKeys(jwtKey);
-  const realtime = await createRealtimeServer({ db, jwtKey, log });
+  const realtime = await createRealtimeServer({
+    db,
+    jwtKey,
+    log,
+    limits: { maxPayloadBytes: config.realtimeMaxPayloadBytes },
+  });
   const publisher = config.supabase
     ? restPublisher(config.supabase.url, config.supabase.serviceRoleKey)
     : localPublisher(realtime);

@@ -105,3 +105,42 @@ appTest("[realtime] messages older than three days are purged", async (t) => {
   );
   assert.deepEqual(rows.map((r) => r.topic), ["new"]);
 });
+
+appTest("[realtime] after a dropped connection, replay since the last message fills the gap", async (t) => {
+  await feedPolicy(t);
+  const server = listen(t);
+  const user = await randomUser(t);
+  const token = () => Promise.resolve(user.session.access_token);
+  const first = client(server.url, t.platform.apiKeys.anonKey, { accessToken: token });
+  const second = client(server.url, t.platform.apiKeys.anonKey, { accessToken: token });
+  try {
+    const got = collector<Record<string, unknown>>();
+    const ch = first.channel("feed", { config: { private: true } }).on(
+      "broadcast",
+      { event: "*" },
+      (m) => got.push(m),
+    );
+    assert.equal((await subscribe(ch)).status, "SUBSCRIBED");
+    await t.platform.db.query("select realtime.send('{\"i\":1}'::jsonb, 'update', 'feed', true)");
+    await got.waitFor(1);
+    const lastSeen = Date.now();
+    first.realtime.disconnect(); // the phone goes through a tunnel
+    await new Promise((r) => setTimeout(r, 20));
+    for (const i of [2, 3]) {
+      await t.platform.db.query("select realtime.send($1::text::jsonb, 'update', 'feed', true)", [
+        JSON.stringify({ i }),
+      ]);
+    }
+    const missed = collector<Record<string, unknown>>();
+    const again = second.channel("feed", {
+      config: { private: true, broadcast: { replay: { since: lastSeen } } },
+    })
+      .on("broadcast", { event: "*" }, (m) => missed.push(m));
+    assert.equal((await subscribe(again)).status, "SUBSCRIBED");
+    const items = await missed.waitFor(2);
+    assert.deepEqual(items.map((m) => (m.payload as { i: number }).i), [2, 3]);
+  } finally {
+    await closeAll(first, second);
+    await server.stop();
+  }
+});
