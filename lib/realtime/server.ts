@@ -89,21 +89,49 @@ export async function createRealtimeServer(options: RealtimeServerOptions) {
 
   // Broadcast from the database: realtime.send() stores the message and notifies its id (payloads
   // of any size, unlike NOTIFY's 8000 bytes). Every process listens and serves its own sockets.
-  const unlistenSend = await db.listen("plaza_realtime", (id) => {
-    db.query<{ topic: string; event: string; payload: unknown; private: boolean }>(
-      "select topic, event, payload, coalesce(private, false) as private from realtime.messages where id = $1::uuid",
-      [id],
-    ).then(([row]) => {
-      if (row) {
-        hub.deliver({
-          topic: row.topic,
-          event: row.event,
-          payload: row.payload,
-          private: row.private,
-          meta: { id },
-        });
+  // Rows are read in batches, one batch at a time, and delivered in NOTIFY (commit) order: on a
+  // pool, separate lookups could finish out of order.
+  const pendingIds: string[] = [];
+  let draining = false;
+  async function drainSends() {
+    if (draining) return;
+    draining = true;
+    try {
+      while (pendingIds.length) {
+        const ids = pendingIds.splice(0, 500);
+        try {
+          const rows = await db.query<
+            { id: string; topic: string; event: string; payload: unknown; private: boolean }
+          >(
+            `select id::text, topic, event, payload, coalesce(private, false) as private
+             from realtime.messages where id = any($1::uuid[])`,
+            [ids],
+          );
+          const byId = new Map(rows.map((r) => [r.id, r]));
+          for (const id of ids) {
+            const row = byId.get(id);
+            if (row) {
+              hub.deliver({
+                topic: row.topic,
+                event: row.event,
+                payload: row.payload,
+                private: row.private,
+                meta: { id },
+              });
+            }
+          }
+        } catch (err) {
+          log.error("realtime.send delivery failed", { err, count: ids.length });
+        }
       }
-    }).catch((err) => log.error("realtime.send delivery failed", { err, id }));
+    } finally {
+      draining = false;
+    }
+  }
+  const unlistenSend = await db.listen("plaza_realtime", (id) => {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) return;
+    pendingIds.push(id);
+    drainSends();
   });
 
   const retentionMs = options.retentionMs ?? 3 * 24 * 3600 * 1000;
