@@ -4,6 +4,7 @@
  */
 import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
+import type { RealtimeChannel } from "@supabase/realtime-js";
 import { realtimeClient, stateFromStatus } from "@/lib/client/realtime.ts";
 
 /** Props: the client configuration and who this member is. */
@@ -26,24 +27,44 @@ export default function OnlineMembers({ supabaseUrl, supabaseAnonKey, me }: Onli
 
   useEffect(() => {
     const { client } = realtimeClient({ supabaseUrl, supabaseAnonKey });
-    const channel = client.channel("online", { config: { private: true, presence: { key: me.id } } });
-    channel.on("presence", { event: "sync" }, () => {
-      const state = channel.presenceState<{ name?: string }>();
-      online.value = Object.entries(state)
-        .map(([id, metas]) => ({ id, name: metas[0]?.name ?? "Someone" }))
-        .sort((a, b) => (a.id === me.id ? -1 : b.id === me.id ? 1 : a.name.localeCompare(b.name)));
-    });
+    let channel: RealtimeChannel | undefined;
     let cancelled = false;
-    client.setAuth().then(() => {
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    let attempt = 0;
+
+    const join = async () => {
+      await client.setAuth();
       if (cancelled) return;
-      channel.subscribe((s) => {
-        status.value = stateFromStatus(s);
-        if (s === "SUBSCRIBED") channel.track({ name: me.name });
+      const ch = client.channel("online", { config: { private: true, presence: { key: me.id } } });
+      channel = ch;
+      ch.on("presence", { event: "sync" }, () => {
+        // The server stamps user_id into every meta from the tracker's token: keys can be spoofed, ids cannot.
+        const byUser = new Map<string, Present>();
+        for (const metas of Object.values(ch.presenceState<{ name?: string; user_id?: string }>())) {
+          const meta = metas[0];
+          if (meta?.user_id) byUser.set(meta.user_id, { id: meta.user_id, name: meta.name ?? "Someone" });
+        }
+        online.value = [...byUser.values()]
+          .sort((a, b) => (a.id === me.id ? -1 : b.id === me.id ? 1 : a.name.localeCompare(b.name)));
       });
-    });
+      ch.subscribe((s) => {
+        status.value = stateFromStatus(s);
+        if (s === "SUBSCRIBED") {
+          attempt = 0;
+          ch.track({ name: me.name });
+        }
+        // The client does not rejoin a channel the server closed: join anew after a growing pause.
+        if (s === "CLOSED" && !cancelled) {
+          status.value = "reconnecting";
+          retry = setTimeout(join, Math.min(30_000, 1000 * 2 ** attempt++));
+        }
+      });
+    };
+    join();
     return () => {
       cancelled = true;
-      client.removeChannel(channel);
+      clearTimeout(retry);
+      if (channel) client.removeChannel(channel);
     };
   }, []);
 

@@ -5,12 +5,18 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { AppError, unauthorized } from "@/lib/errors.ts";
+import { ipBucket } from "@/lib/auth/guard.ts";
+import { AppError, payloadTooLarge, unauthorized } from "@/lib/errors.ts";
+import { enforce } from "@/lib/kv/rate_limit.ts";
 import type { RealtimeIdentity } from "@/lib/realtime/tokens.ts";
 import type { AppEnv, Ctx } from "./env.ts";
+import { clientIp } from "./session.ts";
 import { check, readBody, readJson } from "./validate.ts";
 
-const topicSchema = z.string().min(1).max(255);
+/** A sub-topic: `realtime:` plus it must fit the protocol's 255-byte topic field. */
+const topicSchema = z.string().min(1).refine((t) => new TextEncoder().encode(`realtime:${t}`).length <= 255, {
+  message: "topic is longer than 246 bytes",
+});
 const eventSchema = z.string().min(1).max(255);
 
 const batchSchema = z.strictObject({
@@ -34,15 +40,30 @@ async function restIdentity(c: Ctx): Promise<RealtimeIdentity> {
   }
 }
 
+/** REST broadcasts per client IP: the anon key is public, so this is the only brake. */
+const restRule = { name: "realtime-rest", limit: 120, windowSeconds: 60 };
+
 async function deliver(
   c: Ctx,
   identity: RealtimeIdentity,
   messages: Parameters<Ctx["var"]["platform"]["realtime"]["broadcast"]>[1],
 ) {
+  const { realtime, limiter } = c.var.platform;
+  if (identity.role !== "service_role") enforce(restRule, await limiter.hit(restRule, ipBucket(clientIp(c))));
+  for (const m of messages) {
+    const size = m.payload instanceof Uint8Array
+      ? m.payload.length
+      : new TextEncoder().encode(JSON.stringify(m.payload ?? null)).length;
+    if (size > realtime.limits.maxPayloadBytes) throw payloadTooLarge(realtime.limits.maxPayloadBytes);
+  }
   try {
-    await c.var.platform.realtime.broadcast(identity, messages);
+    await realtime.broadcast(identity, messages);
   } catch (err) {
-    const m = /^forbidden:(.*)$/.exec((err as Error).message);
+    const message = (err as Error).message;
+    if (message === "too_many_topics") {
+      throw new AppError(422, "validation_failed", "At most 10 private topics per request.");
+    }
+    const m = /^forbidden:(.*)$/.exec(message);
     if (m) throw new AppError(403, "forbidden", `You may not broadcast to the private topic ${m[1]}.`);
     throw err;
   }

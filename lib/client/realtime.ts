@@ -34,10 +34,12 @@ async function accessToken(anonKey: string): Promise<string> {
       credentials: "same-origin",
       headers: { accept: "application/json" },
     });
-    if (!res.ok) {
-      token = null;
+    if (res.status === 401) {
+      token = null; // signed out
       return anonKey;
     }
+    // Any other failure (a deploy, a rate limit) keeps the last token rather than downgrading to anon.
+    if (!res.ok) return token?.value ?? anonKey;
     const body = await res.json() as { access_token: string; expires_at: number };
     token = { value: body.access_token, expiresAt: body.expires_at };
     return token.value;

@@ -17,6 +17,7 @@ type Wire =
   | { n: string; k: "b"; t: string; p: boolean; e: string; d?: unknown; b64?: string }
   | { n: string; k: "pd"; t: string; p: boolean; j: PresenceMap; l: PresenceMap }
   | { n: string; k: "hb" }
+  | { n: string; k: "rq"; to: string }
   | { n: string; k: "ps"; to: string; list: { t: string; p: boolean; j: PresenceMap }[] };
 
 function toBase64(bytes: Uint8Array): string {
@@ -30,32 +31,43 @@ export async function createCluster({ db, hub, node, log }: { db: Db; hub: Hub; 
   const nodes = new Map<string, number>();
   let closed = false;
 
-  async function send(msg: Wire) {
-    if (closed) return;
+  // Sends go out one at a time, in order: a big message (through the table) must not be
+  // overtaken by a small one sent after it.
+  let sending: Promise<void> = Promise.resolve();
+  const byteLength = (text: string) => new TextEncoder().encode(text).length;
+  function send(msg: Wire): Promise<void> {
+    if (closed) return sending;
     const json = JSON.stringify(msg);
-    try {
-      if (json.length <= NOTIFY_LIMIT) return await db.notify(CHANNEL, json);
-      const [row] = await db.query<{ id: string }>(
-        "insert into plaza.realtime_fanout (body) values ($1::text::jsonb) returning id::text",
-        [json],
-      );
-      await db.notify(CHANNEL, `#${row.id}`);
-    } catch (err) {
-      log.warn("realtime fan-out failed", { err });
-    }
+    sending = sending.then(async () => {
+      try {
+        if (byteLength(json) <= NOTIFY_LIMIT) return await db.notify(CHANNEL, json);
+        const [row] = await db.query<{ id: string }>(
+          "insert into plaza.realtime_fanout (body) values ($1) returning id::text",
+          [json],
+        );
+        await db.notify(CHANNEL, `#${row.id}`);
+      } catch (err) {
+        log.warn("realtime fan-out failed", { err });
+      }
+    });
+    return sending;
   }
+
+  const snapshot = (to: string): Wire => ({
+    n: node,
+    k: "ps",
+    to,
+    list: hub.localPresence(node).map((x) => ({ t: x.topic, p: x.private, j: x.joins })),
+  });
 
   function seen(from: string) {
     const known = nodes.has(from);
     nodes.set(from, Date.now());
-    // A process we have not seen yet gets our presences, so its sockets see everyone.
+    // A process we have not seen (or had given up on) gets our presences and is asked for its own,
+    // so both sides recover after a one-sided timeout.
     if (!known) {
-      send({
-        n: node,
-        k: "ps",
-        to: from,
-        list: hub.localPresence(node).map((x) => ({ t: x.topic, p: x.private, j: x.joins })),
-      });
+      send(snapshot(from));
+      send({ n: node, k: "rq", to: from });
     }
   }
 
@@ -76,23 +88,33 @@ export async function createCluster({ db, hub, node, log }: { db: Db; hub: Hub; 
       case "ps":
         if (msg.to === node) { for (const x of msg.list) hub.applyRemoteDiff(x.t, x.p, msg.n, x.j, {}); }
         break;
+      case "rq":
+        if (msg.to === node) send(snapshot(msg.n));
+        break;
     }
   }
 
+  // Incoming messages are applied one at a time, in arrival order (a table read must not let the
+  // next message overtake it).
+  let receiving: Promise<void> = Promise.resolve();
   const unlisten = await db.listen(CHANNEL, (payload) => {
-    if (payload.startsWith("#")) {
-      db.query<{ body: Wire }>("select body from plaza.realtime_fanout where id = $1::bigint", [
-        payload.slice(1),
-      ])
-        .then(([row]) => row && receive(row.body))
-        .catch((err) => log.warn("realtime fan-out read failed", { err }));
-      return;
-    }
-    try {
-      receive(JSON.parse(payload));
-    } catch (err) {
-      log.warn("realtime fan-out message unreadable", { err });
-    }
+    receiving = receiving.then(async () => {
+      try {
+        if (payload.startsWith("#")) {
+          const [row] = await db.query<{ body: string }>(
+            "select body from plaza.realtime_fanout where id = $1::bigint",
+            [
+              payload.slice(1),
+            ],
+          );
+          if (row) receive(JSON.parse(row.body));
+        } else {
+          receive(JSON.parse(payload));
+        }
+      } catch (err) {
+        log.warn("realtime fan-out message unreadable", { err });
+      }
+    });
   });
 
   const timer = setInterval(() => {

@@ -5,7 +5,7 @@
  * the server.
  */
 import type { TopicAccess } from "./authz.ts";
-import { decodeBinary, decodeText, type Frame, FrameError, type Vsn } from "./frames.ts";
+import { decodeBinary, decodeText, type Frame, FrameError, peekBinaryRefs, type Vsn } from "./frames.ts";
 import type { Broadcast, Peer, Subscription } from "./hub.ts";
 import type { ConnectionDeps } from "./limits.ts";
 import type { RealtimeIdentity } from "./tokens.ts";
@@ -15,7 +15,12 @@ export { type ConnectionDeps, defaultLimits, type RealtimeLimits } from "./limit
 interface ChannelState {
   sub: Subscription;
   expiry?: ReturnType<typeof setTimeout>;
+  /** The token the channel was last authorized with. */
+  token?: string;
+  authGeneration: number;
 }
+
+const encoder = new TextEncoder();
 
 const now = () => Date.now();
 
@@ -88,9 +93,10 @@ export function serveSocket(
     });
   }
 
-  function leave(topic: string) {
+  /** Removes the channel of `topic`; with `only`, only when that subscription is still the current one. */
+  function leave(topic: string, only?: Subscription) {
     const state = channels.get(topic);
-    if (!state) return;
+    if (!state || (only && state.sub !== only)) return;
     channels.delete(topic);
     clearTimeout(state.expiry);
     const left = hub.remove(state.sub);
@@ -101,15 +107,19 @@ export function serveSocket(
   function evict(sub: Subscription, message: string) {
     system(sub, "error", message);
     sendFrame({ join_ref: sub.joinRef, ref: sub.joinRef, topic: sub.topic, event: "phx_close", payload: {} });
-    leave(sub.topic);
+    leave(sub.topic, sub);
   }
 
   function armExpiry(state: ChannelState) {
     clearTimeout(state.expiry);
     const ms = state.sub.identity.exp * 1000 - now();
-    // Timers beyond ~24 days overflow; API keys expire in decades and need no timer.
-    if (ms > 2 ** 31 - 1) return;
-    state.expiry = setTimeout(() => evict(state.sub, "Token has expired"), Math.max(0, ms));
+    // Timers take at most ~24.8 days: longer expiries are re-armed in steps.
+    const step = Math.min(Math.max(0, ms), 2 ** 31 - 1);
+    state.expiry = setTimeout(() => {
+      if (channels.get(state.sub.topic) !== state) return;
+      if (state.sub.identity.exp * 1000 <= now()) evict(state.sub, "Token has expired");
+      else armExpiry(state);
+    }, step);
   }
 
   function close(code: number, reason: string) {
@@ -141,13 +151,32 @@ export function serveSocket(
     }
   }
 
+  /** The newest join or leave per topic: an older one still awaiting the database gives way. */
+  const latest = new Map<string, number>();
+  let generation = 0;
+
   async function join(f: Frame) {
+    const gen = ++generation;
+    latest.set(f.topic, gen);
+    try {
+      await joinChecked(f, gen);
+    } catch (err) {
+      log.error("realtime join failed", { err, topic: f.topic });
+      if (latest.get(f.topic) === gen) fail(f, "InternalError: the join could not be completed, try again");
+    }
+  }
+
+  async function joinChecked(f: Frame, gen: number) {
+    const current = () => !closed && latest.get(f.topic) === gen;
     const config = (f.payload.config ?? {}) as Record<string, unknown>;
     const broadcast = (config.broadcast ?? {}) as Record<string, unknown>;
     const presence = (config.presence ?? {}) as Record<string, unknown>;
     const rejoin = channels.has(f.topic);
-    if (!f.topic.startsWith("realtime:") || f.topic.length === "realtime:".length) {
-      return fail(f, "InvalidTopic: topics are realtime:<name>");
+    if (
+      !f.topic.startsWith("realtime:") || f.topic.length === "realtime:".length ||
+      encoder.encode(f.topic).length > 255
+    ) {
+      return fail(f, "InvalidTopic: topics are realtime:<name>, at most 255 bytes");
     }
     if (Array.isArray(config.postgres_changes) && config.postgres_changes.length > 0) {
       return fail(
@@ -162,6 +191,7 @@ export function serveSocket(
     joins.push(t);
 
     const identity = await tokenIdentity(f.payload.access_token);
+    if (!current()) return;
     if (typeof identity === "string") return fail(f, identity);
     if (identity.exp * 1000 <= now()) return fail(f, "InvalidJWTToken: Token has expired");
     const isPrivate = config.private === true;
@@ -169,6 +199,7 @@ export function serveSocket(
     let access: TopicAccess = { read: true, write: true };
     if (isPrivate) {
       access = await deps.access(identity, subTopic);
+      if (!current()) return;
       if (!access.read) {
         return fail(
           f,
@@ -176,7 +207,10 @@ export function serveSocket(
         );
       }
     }
-    if (closed) return;
+    if (!current()) return;
+    if (!channels.has(f.topic) && channels.size >= limits.maxChannelsPerSocket) {
+      return fail(f, "too_many_channels");
+    }
     leave(f.topic); // a rejoin replaces the old subscription
     const key = typeof presence.key === "string" && presence.key ? presence.key : crypto.randomUUID();
     const sub: Subscription = {
@@ -192,7 +226,11 @@ export function serveSocket(
       identity,
       canWrite: access.write,
     };
-    const state: ChannelState = { sub };
+    const state: ChannelState = {
+      sub,
+      authGeneration: 0,
+      token: typeof f.payload.access_token === "string" ? f.payload.access_token : undefined,
+    };
     channels.set(f.topic, state);
     hub.add(sub);
     armExpiry(state);
@@ -214,7 +252,14 @@ export function serveSocket(
       if (!Number.isFinite(since)) {
         return system(sub, "error", "replay.since must be a timestamp in milliseconds");
       }
-      for (const msg of await deps.replay(identity, subTopic, since, limit)) {
+      let rows: Broadcast[];
+      try {
+        rows = await deps.replay(identity, subTopic, since, limit);
+      } catch (err) {
+        log.error("realtime replay failed", { err, topic: subTopic });
+        return system(sub, "error", "Replay failed; live messages continue");
+      }
+      for (const msg of rows) {
         if (channels.get(f.topic)?.sub !== sub) break;
         hub.sendFrame(sub, {
           join_ref: null,
@@ -252,16 +297,32 @@ export function serveSocket(
   }
 
   async function onAccessToken(state: ChannelState, token: unknown) {
-    const identity = await tokenIdentity(token);
     const { sub } = state;
+    if (typeof token === "string" && token === state.token) return; // unchanged: nothing to check
+    const t = now();
+    while (joins.length && t - joins[0] > 10_000) joins.shift();
+    if (joins.length >= limits.maxJoinsPer10s) return; // re-authorization is charged like a join
+    joins.push(t);
+    const gen = ++state.authGeneration;
+    const stillCurrent = () => !closed && channels.get(sub.topic) === state && state.authGeneration === gen;
+    const identity = await tokenIdentity(token);
+    if (!stillCurrent()) return;
     if (typeof identity === "string") return evict(sub, identity.replace(/^InvalidJWTToken: /, ""));
     if (identity.exp * 1000 <= now()) return evict(sub, "Token has expired");
     if (sub.private) {
-      const access = await deps.access(identity, sub.subTopic);
+      let access: TopicAccess;
+      try {
+        access = await deps.access(identity, sub.subTopic);
+      } catch (err) {
+        log.error("realtime re-authorization failed", { err, topic: sub.subTopic });
+        return;
+      }
+      if (!stillCurrent()) return;
       if (!access.read) return evict(sub, "You no longer have permission to read from this channel");
       sub.canWrite = access.write;
     }
     sub.identity = identity;
+    state.token = typeof token === "string" ? token : undefined;
     armExpiry(state);
   }
 
@@ -271,6 +332,11 @@ export function serveSocket(
       return fail(f, "unknown event");
     }
     if (f.event === "phx_join") return await join(f);
+    if (f.event === "phx_leave" && !channels.has(f.topic) && latest.has(f.topic)) {
+      // A leave for a join still being authorized (the client gave up waiting): that join is void.
+      latest.set(f.topic, ++generation);
+      return reply(f, "ok", {});
+    }
     const state = channels.get(f.topic);
     if (!state || (f.join_ref !== null && f.join_ref !== state.sub.joinRef)) {
       return fail(f, "unmatched topic");
@@ -291,8 +357,10 @@ export function serveSocket(
           if (meta === null || typeof meta !== "object" || Array.isArray(meta)) {
             return fail(f, "Presence track payload must be a map");
           }
-          if (size > limits.maxPayloadBytes) return fail(f, "payload_too_large");
-          const diff = hub.track(sub, meta as Record<string, unknown>, deps.node);
+          if (JSON.stringify(meta).length > limits.maxPresenceBytes) return fail(f, "payload_too_large");
+          // Who tracks is stamped by the server: a member cannot appear as someone else.
+          const stamped = sub.identity.claims?.sub ? { ...meta, user_id: sub.identity.claims.sub } : meta;
+          const diff = hub.track(sub, stamped as Record<string, unknown>, deps.node);
           deps.fanout.presence(sub.subTopic, sub.private, diff.joins, diff.leaves);
           return reply(f, "ok", {});
         }
@@ -352,6 +420,11 @@ export function serveSocket(
       } else {
         if (vsn !== "2.0.0") throw new FrameError("binary frames need vsn 2.0.0");
         const bytes = new Uint8Array(event.data as ArrayBuffer);
+        if (bytes.length > limits.maxPayloadBytes + 1024) {
+          const head = peekBinaryRefs(bytes);
+          if (head) fail(head, "payload_too_large");
+          return;
+        }
         const push = decodeBinary(bytes);
         if (windowCount > limits.maxMessagesPerSecond) return fail(push, "too_many_messages");
         const state = channels.get(push.topic);
@@ -364,7 +437,7 @@ export function serveSocket(
       if (err instanceof FrameError) {
         badFrames++;
         log.info("realtime frame refused", { reason: err.message, peer: peer.id });
-        if (badFrames > 20) close(1003, "too_many_bad_frames");
+        if (badFrames >= 20) close(1003, "too_many_bad_frames");
         return;
       }
       log.error("realtime handler failed", { err, peer: peer.id });

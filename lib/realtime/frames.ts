@@ -43,8 +43,10 @@ function checkFrame(
   event: unknown,
   payload: unknown,
 ): Frame {
-  if (typeof topic !== "string" || topic.length === 0 || topic.length > 255) {
-    throw new FrameError("topic must be a string of 1 to 255 characters");
+  // Joins check the protocol's 255-byte topic limit and answer with a reason; here only absurd
+  // lengths are refused outright.
+  if (typeof topic !== "string" || topic.length === 0 || topic.length > 1024) {
+    throw new FrameError("topic must be a string of 1 to 1024 characters");
   }
   if (typeof event !== "string" || event.length === 0 || event.length > 255) {
     throw new FrameError("event must be a string of 1 to 255 characters");
@@ -180,4 +182,20 @@ export function encodeBinaryBroadcast(
     off += part.length;
   }
   return out;
+}
+
+/** The refs and topic of a kind-3 frame, read from its header without decoding the payload. */
+export function peekBinaryRefs(
+  bytes: Uint8Array,
+): { join_ref: string | null; ref: string | null; topic: string } | null {
+  if (bytes.length < 7 || bytes[0] !== KIND_USER_BROADCAST_PUSH) return null;
+  const [jl, rl, tl] = bytes.subarray(1, 4);
+  if (7 + jl + rl + tl > bytes.length) return null;
+  try {
+    const at = (off: number, n: number) => decoder.decode(bytes.subarray(off, off + n));
+    const topic = at(7 + jl + rl, tl);
+    return topic ? { join_ref: at(7, jl) || null, ref: at(7 + jl, rl) || null, topic } : null;
+  } catch {
+    return null;
+  }
 }

@@ -16,6 +16,8 @@ export interface RealtimeLimits {
   idleTimeoutMs: number;
   /** Replay returns at most this many messages. */
   maxReplay: number;
+  /** Largest presence meta (JSON characters): every joiner receives all of them. */
+  maxPresenceBytes: number;
 }
 
 /** Default limits. */
@@ -26,6 +28,7 @@ export const defaultLimits: RealtimeLimits = {
   maxMessagesPerSecond: 100,
   idleTimeoutMs: 60_000,
   maxReplay: 25,
+  maxPresenceBytes: 4096,
 };
 
 /** What a connection needs from the server around it. */

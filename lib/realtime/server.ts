@@ -3,8 +3,8 @@
  * (`realtime.send` → NOTIFY → subscribers), the REST broadcast API, replay, retention, and the
  * scale-out bus between processes on a shared Postgres.
  */
-import type { Db } from "../db/port.ts";
-import { asUser, dollarQuote } from "../db/as_user.ts";
+import type { Db, Queryable } from "../db/port.ts";
+import { asService, asUser, dollarQuote } from "../db/as_user.ts";
 import type { Logger } from "../log.ts";
 import { topicAccess } from "./authz.ts";
 import { createCluster } from "./cluster.ts";
@@ -64,10 +64,13 @@ export async function createRealtimeServer(options: RealtimeServerOptions) {
     limit: number,
   ): Promise<Broadcast[]> {
     const claims = identity.role === "authenticated" ? identity.claims : null;
-    const rows = await asUser(db, claims, async (tx) => {
+    type Row = { id: string; event: string; payload: unknown };
+    const run = (fn: (tx: Queryable) => Promise<Row[]>) =>
+      identity.role === "service_role" ? asService(db, fn) : asUser(db, claims, fn);
+    const rows = await run(async (tx) => {
       // Policies are written against realtime.topic(), as for joins.
       await tx.exec(`select set_config('realtime.topic', ${dollarQuote(subTopic)}, true)`);
-      return await tx.query<{ id: string; event: string; payload: unknown }>(
+      return await tx.query<Row>(
         `select id::text, event, payload from realtime.messages
          where topic = $1 and private and extension = 'broadcast' and event <> $4
            and inserted_at >= to_timestamp($2 / 1000.0)::timestamp
@@ -185,12 +188,15 @@ export async function createRealtimeServer(options: RealtimeServerOptions) {
 
     /** Verifies a REST caller's token (apikey header or bearer). */
     verify,
+    limits,
 
     /**
      * Delivers messages on behalf of `identity` (REST API, server-side publisher). Private topics
      * need the insert policy, except for the service role. Throws "forbidden:<topic>" otherwise.
      */
     async broadcast(identity: RealtimeIdentity, messages: OutgoingMessage[]): Promise<void> {
+      const privateTopics = new Set(messages.filter((m) => m.private).map((m) => m.topic));
+      if (identity.role !== "service_role" && privateTopics.size > 10) throw new Error("too_many_topics");
       const allowed = new Map<string, boolean>();
       for (const m of messages) {
         if (!m.private || identity.role === "service_role" || allowed.has(m.topic)) continue;

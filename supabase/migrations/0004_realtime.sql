@@ -3,7 +3,7 @@
 -- Messages between Plaza processes that exceed NOTIFY's 8000 bytes; kept about a minute.
 create unlogged table plaza.realtime_fanout (
   id bigint generated always as identity primary key,
-  body jsonb not null,
+  body text not null,
   created_at timestamptz not null default now()
 );
 

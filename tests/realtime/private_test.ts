@@ -164,3 +164,69 @@ appTest(
     }
   },
 );
+
+appTest(
+  "[realtime] presence carries the tracker's user id from the token: a member cannot pose as another",
+  async (t) => {
+    await t.platform.db.exec("select 1"); // migration 0004 already allows every member on 'online'
+    const server = listen(t);
+    const anon = t.platform.apiKeys.anonKey;
+    const alice = await randomUser(t, "alice");
+    const mallory = await randomUser(t, "mallory");
+    const a = client(server.url, anon, { accessToken: () => Promise.resolve(alice.session.access_token) });
+    const m = client(server.url, anon, { accessToken: () => Promise.resolve(mallory.session.access_token) });
+    try {
+      const synced = collector<number>();
+      const chA = a.channel("online", { config: { private: true, presence: { key: alice.id } } })
+        .on("presence", { event: "sync" }, () => synced.push(1));
+      assert.equal((await subscribe(chA)).status, "SUBSCRIBED");
+      const chM = m.channel("online", { config: { private: true, presence: { key: alice.id } } });
+      assert.equal((await subscribe(chM)).status, "SUBSCRIBED");
+      assert.equal(await chM.track({ name: "Alice", user_id: alice.id }), "ok");
+      await synced.waitFor(2);
+      const metas = Object.values(chA.presenceState()).flat() as { user_id?: string; name?: string }[];
+      assert.deepEqual(
+        metas.map((x) => x.user_id),
+        [mallory.id],
+        "the stamped id is Mallory's, whatever she claims",
+      );
+      assert.equal(await chM.track({ blob: "x".repeat(5000) }), "error", "presence metas are small");
+    } finally {
+      await closeAll(a, m);
+      await server.stop();
+    }
+  },
+);
+
+appTest(
+  "[realtime] REST broadcasts are rate limited per IP and payloads over the limit are 413",
+  async (t) => {
+    const server = listen(t);
+    const anon = t.platform.apiKeys.anonKey;
+    const post = (body: unknown) =>
+      fetch(`${server.url}/realtime/v1/api/broadcast`, {
+        method: "POST",
+        headers: { "content-type": "application/json", apikey: anon },
+        body: JSON.stringify(body),
+      }).then(async (r) => {
+        await r.body?.cancel();
+        return r.status;
+      });
+    try {
+      assert.equal(
+        await post({ messages: [{ topic: "big", event: "e", payload: { x: "y".repeat(300 * 1024) } }] }),
+        413,
+      );
+      assert.equal(await post({ messages: [{ topic: "t".repeat(250), event: "e", payload: {} }] }), 422);
+      let last = 0;
+      for (let i = 0; i < 125; i++) {
+        last = await post({
+          messages: [{ topic: "spam", event: "e", payload: {} }],
+        });
+      }
+      assert.equal(last, 429);
+    } finally {
+      await server.stop();
+    }
+  },
+);

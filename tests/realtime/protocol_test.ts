@@ -208,3 +208,41 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "[realtime] an oversized binary frame and an overlong topic are refused with a reason",
+  ...opts,
+  fn: async () => {
+    const s = await rawServer({ maxPayloadBytes: 2048 });
+    try {
+      const a = await s.open();
+      a.send(["1", "1", "realtime:x", "phx_join", { config: {} }]);
+      await a.expect(replyTo("1"));
+      const header = new TextEncoder().encode("12realtime:xe");
+      const frame = new Uint8Array(7 + header.length + 10_000);
+      frame.set([3, 1, 1, 10, 1, 0, 1]);
+      frame.set(header, 7);
+      a.send(frame);
+      const big = await a.expect(replyTo("2")) as [
+        unknown,
+        unknown,
+        unknown,
+        unknown,
+        { response: { reason: string } },
+      ];
+      assert.equal(big[4].response.reason, "payload_too_large");
+      a.send(["3", "3", `realtime:${"t".repeat(250)}`, "phx_join", { config: {} }]);
+      const long = await a.expect(replyTo("3")) as [
+        unknown,
+        unknown,
+        unknown,
+        unknown,
+        { response: { reason: string } },
+      ];
+      assert.match(long[4].response.reason, /InvalidTopic/);
+      a.ws.close();
+    } finally {
+      await s.close();
+    }
+  },
+});
