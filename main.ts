@@ -5,7 +5,9 @@
 import { ConfigError, loadConfig } from "@/lib/config.ts";
 import { createPlatform } from "@/lib/platform.ts";
 import { describeDemo, isEmpty, seedDemo } from "@/lib/seed.ts";
+import { createRunner, type Runner } from "@/lib/jobs/runner.ts";
 import { createApp } from "@/routes/app.ts";
+import { schedules, workerHandlers } from "@/workers/mod.ts";
 
 let config;
 try {
@@ -25,6 +27,7 @@ const DRAIN_TIMEOUT_MS = 10_000;
 // opened (PGlite must not be killed mid-write), then closes it; a second signal exits at once.
 let platform: Awaited<ReturnType<typeof createPlatform>> | undefined;
 let server: Deno.HttpServer | undefined = undefined;
+let runner: Runner | undefined = undefined;
 let stopping = false;
 async function stop(signal: string) {
   if (stopping) {
@@ -44,6 +47,7 @@ async function stop(signal: string) {
     }
   }
   await ready;
+  await runner?.stop(); // running jobs finish first
   await platform?.close();
   platform?.log.info("stopped");
   Deno.exit(0);
@@ -61,7 +65,12 @@ const ready = (async () => {
 await ready;
 if (stopping) await new Promise(() => {}); // stop() finishes the shutdown and exits
 const { log } = platform!;
-const app = await createApp(platform!);
+const handlers = workerHandlers(platform!);
+const app = await createApp(platform!, { workers: handlers });
+// The embedded job runner (in cloud mode QStash calls /workers/* instead; its adapter is not built yet).
+runner = createRunner({ db: platform!.db, log: log.child({ module: "jobs" }), handlers });
+for (const s of schedules) await runner.jobs.schedule(s.name, s.cron, { timezone: s.timezone });
+await runner.start();
 
 server = Deno.serve({
   port: config.port,

@@ -18,6 +18,7 @@ import { resolveSecret } from "./secret.ts";
 import { localPublisher, type Publisher, restPublisher } from "./realtime/publisher.ts";
 import { createRealtimeServer, type RealtimeServer } from "./realtime/server.ts";
 import { mintApiKeys } from "./realtime/tokens.ts";
+import { type SigningKeys, signingKeys } from "./jobs/signature.ts";
 
 /** Everything a request handler may use. */
 export interface Platform {
@@ -37,6 +38,8 @@ export interface Platform {
   realtime: RealtimeServer;
   /** Server-side broadcasts to topics. */
   publisher: Publisher;
+  /** Keys that sign calls to /workers/* (QStash's, or derived from PLAZA_SECRET). */
+  workerKeys: SigningKeys;
   close(): Promise<void>;
 }
 
@@ -83,6 +86,7 @@ export async function createPlatform(config: Config, overrides: PlatformOverride
     realtimeUrl: config.supabase?.url,
     realtime,
     publisher,
+    workerKeys: await signingKeys(config.qstash, secret),
     async close() {
       await realtime.close();
       await kv.close();

@@ -23,12 +23,16 @@ import { renderErrorPage } from "./pages/errors.tsx";
 import { homePage } from "./pages/home.tsx";
 import { profilePage } from "./pages/profile.tsx";
 import { clientConfigApi, realtimeApi } from "./realtime.ts";
+import { workerRoutes } from "./workers.ts";
+import type { JobHandler } from "@/lib/jobs/runner.ts";
 import { ACCESS_COOKIE, REFRESH_COOKIE, session } from "./session.ts";
 import { assetTable, loadStatic, staticRoutes } from "./static.ts";
 
 /** Options for {@link createApp}; tests pass prebuilt bundles to skip rebuilding. */
 export interface AppOptions {
   islands?: IslandBundles;
+  /** Job handlers served at POST /workers/<name> (signed calls only). */
+  workers?: JobHandler[];
 }
 
 /** Builds the Hono app for a platform. */
@@ -64,6 +68,7 @@ export async function createApp(platform: Platform, options: AppOptions = {}) {
   app.route("/api/v1/admin", adminApi);
   app.route("/api/v1/client-config", clientConfigApi);
   app.route("/realtime/v1", realtimeApi);
+  app.route("/", workerRoutes(options.workers ?? [], platform.workerKeys));
   app.route("/", staticRoutes(files, islands));
   app.route("/", homePage);
   app.route("/", authPages);

@@ -145,9 +145,6 @@ export async function createRealtimeServer(options: RealtimeServerOptions) {
         retentionMs / 1000,
       ],
     ).catch((err) => log.warn("realtime.messages purge failed", { err }));
-  const purgeTimer = setInterval(purge, 3600_000);
-  Deno.unrefTimer(purgeTimer);
-  purge();
 
   return {
     node,
@@ -211,7 +208,7 @@ export async function createRealtimeServer(options: RealtimeServerOptions) {
       }
     },
 
-    /** Deletes messages past the retention (also runs hourly). */
+    /** Deletes messages past the retention (the scheduled job `realtime-purge` calls it hourly). */
     purge,
 
     stats(): RealtimeStats {
@@ -219,7 +216,6 @@ export async function createRealtimeServer(options: RealtimeServerOptions) {
     },
 
     async close() {
-      clearInterval(purgeTimer);
       for (const s of [...sockets]) s.close(1001, "server_shutdown");
       await unlistenSend().catch(() => {});
       await cluster?.close();
