@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import type { IslandBundles } from "@/lib/islands/build.ts";
 import type { AppEnv } from "./env.ts";
 import type { Assets } from "./render.tsx";
+import { sha256Hex } from "@/lib/hash.ts";
 
 const types: Record<string, string> = {
   css: "text/css; charset=utf-8",
@@ -24,10 +25,7 @@ interface StaticFile {
   hash: string;
 }
 
-async function hashOf(bytes: Uint8Array): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
-  return Array.from(d.slice(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
-}
+const hashOf = async (bytes: Uint8Array) => (await sha256Hex(bytes)).slice(0, 12);
 
 /** Loads `static/` into memory. */
 export async function loadStatic(

@@ -7,6 +7,7 @@ import { AppError, conflict, unauthorized } from "../errors.ts";
 import { type AccessClaims, b64url, JwtError, signJwt, verifyJwt } from "./jwt.ts";
 import { dummyPasswordHash, hashPassword, verifyPassword } from "./password.ts";
 import { createTokenCache } from "./token_cache.ts";
+import { sha256Hex } from "../hash.ts";
 
 /** The three roles, carried in `app_metadata.role`. */
 export const ROLES = ["member", "partner", "admin"] as const;
@@ -71,11 +72,6 @@ interface UserRow {
 
 const userColumns = `u.id, u.email, u.encrypted_password, u.raw_app_meta_data, u.raw_user_meta_data,
   u.created_at, u.email_confirmed_at, u.banned_until, u.deleted_at, p.name`;
-
-async function sha256Hex(text: string): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 function roleOf(row: Pick<UserRow, "raw_app_meta_data">): Role {
   const r = row.raw_app_meta_data?.role;

@@ -4,6 +4,7 @@
  * advisory lock makes concurrent start-ups on real Postgres take turns.
  */
 import type { Db } from "./port.ts";
+import { sha256Hex } from "../hash.ts";
 
 /** A migration file: name (e.g. `0001_profiles.sql`) and its SQL. */
 export interface Migration {
@@ -20,11 +21,6 @@ const LOCK_KEY = 727_274_001; // any constant shared by every Plaza process
 
 /** The default migrations folder, next to this repository's `supabase/`. */
 export const migrationsDir = new URL("../../supabase/migrations/", import.meta.url);
-
-async function sha256(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /** Reads the `.sql` files of `dir`, sorted by name. */
 export async function readMigrations(dir: URL | string = migrationsDir): Promise<Migration[]> {
@@ -52,7 +48,7 @@ export async function migrate(db: Db, migrations?: Migration[]): Promise<string[
   });
   const applied: string[] = [];
   for (const m of list) {
-    const checksum = await sha256(m.sql);
+    const checksum = await sha256Hex(m.sql);
     const ran = await db.transaction(async (tx) => {
       await tx.query("select pg_advisory_xact_lock($1)", [LOCK_KEY]);
       const [row] = await tx.query<{ checksum: string }>(

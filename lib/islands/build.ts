@@ -4,6 +4,7 @@
  * cached on disk under a hash of the sources, so a restart with unchanged code does not rebuild.
  */
 import * as esbuild from "esbuild";
+import { sha256Hex } from "../hash.ts";
 
 /** A built file, ready to serve. */
 export interface BuiltFile {
@@ -34,8 +35,7 @@ async function sourceHash(): Promise<string> {
     for (const name of names.sort()) parts.push(name, await Deno.readTextFile(`${root}${dir}/${name}`));
   }
   parts.push(await Deno.readTextFile(`${root}deno.json`));
-  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(parts.join("\0"))));
-  return Array.from(d.slice(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
+  return (await sha256Hex(parts.join("\0"))).slice(0, 16);
 }
 
 interface Manifest {

@@ -5,6 +5,7 @@
  * its own pair from PLAZA_SECRET so that /workers/* is never open.
  */
 import { Receiver } from "@upstash/qstash";
+import { sha256Hex } from "../hash.ts";
 
 /** The two signing keys QStash rotates between. */
 export interface SigningKeys {
@@ -15,10 +16,7 @@ export interface SigningKeys {
 /** Keys from the config, or derived from PLAZA_SECRET. */
 export async function signingKeys(qstash: SigningKeys | undefined, secret: string): Promise<SigningKeys> {
   if (qstash) return qstash;
-  const derive = async (label: string) => {
-    const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${secret}:qstash:${label}`));
-    return "sig_" + Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
-  };
+  const derive = async (label: string) => `sig_${await sha256Hex(`${secret}:qstash:${label}`)}`;
   return { currentSigningKey: await derive("current"), nextSigningKey: await derive("next") };
 }
 
