@@ -5,7 +5,15 @@
  * the server.
  */
 import type { TopicAccess } from "./authz.ts";
-import { decodeBinary, decodeText, type Frame, FrameError, peekBinaryRefs, type Vsn } from "./frames.ts";
+import {
+  decodeBinary,
+  decodeText,
+  encodeText,
+  type Frame,
+  FrameError,
+  peekBinaryRefs,
+  type Vsn,
+} from "./frames.ts";
 import type { Broadcast, Peer, Subscription } from "./hub.ts";
 import type { ConnectionDeps } from "./limits.ts";
 import type { RealtimeIdentity } from "./tokens.ts";
@@ -59,15 +67,16 @@ export function serveSocket(
     },
   };
 
-  const sendFrame = (f: Frame) => peer.send(encodeFrame(f));
-  const encodeFrame = (f: Frame) =>
-    vsn === "2.0.0" ? JSON.stringify([f.join_ref, f.ref, f.topic, f.event, f.payload]) : JSON.stringify({
-      join_ref: f.join_ref,
-      ref: f.ref,
-      topic: f.topic,
-      event: f.event,
-      payload: f.payload,
-    });
+  const sendFrame = (f: Frame) => peer.send(encodeText(vsn, f));
+
+  /** Counts a join (or re-authorization) against the 10-second budget; false when it is spent. */
+  function chargeJoin(): boolean {
+    const t = now();
+    while (joins.length && t - joins[0] > 10_000) joins.shift();
+    if (joins.length >= limits.maxJoinsPer10s) return false;
+    joins.push(t);
+    return true;
+  }
   const reply = (
     f: { join_ref: string | null; ref: string | null; topic: string },
     status: "ok" | "error",
@@ -185,10 +194,7 @@ export function serveSocket(
       );
     }
     if (!rejoin && channels.size >= limits.maxChannelsPerSocket) return fail(f, "too_many_channels");
-    const t = now();
-    while (joins.length && t - joins[0] > 10_000) joins.shift();
-    if (joins.length >= limits.maxJoinsPer10s) return fail(f, "too_many_joins");
-    joins.push(t);
+    if (!chargeJoin()) return fail(f, "too_many_joins");
 
     const identity = await tokenIdentity(f.payload.access_token);
     if (!current()) return;
@@ -299,10 +305,7 @@ export function serveSocket(
   async function onAccessToken(state: ChannelState, token: unknown) {
     const { sub } = state;
     if (typeof token === "string" && token === state.token) return; // unchanged: nothing to check
-    const t = now();
-    while (joins.length && t - joins[0] > 10_000) joins.shift();
-    if (joins.length >= limits.maxJoinsPer10s) return; // re-authorization is charged like a join
-    joins.push(t);
+    if (!chargeJoin()) return; // re-authorization is charged like a join
     const gen = ++state.authGeneration;
     const stillCurrent = () => !closed && channels.get(sub.topic) === state && state.authGeneration === gen;
     const identity = await tokenIdentity(token);
