@@ -67,10 +67,13 @@ if (stopping) await new Promise(() => {}); // stop() finishes the shutdown and e
 const { log } = platform!;
 const handlers = workerHandlers(platform!);
 const app = await createApp(platform!, { workers: handlers });
-// The embedded job runner (in cloud mode QStash calls /workers/* instead; its adapter is not built yet).
-runner = createRunner({ db: platform!.db, log: log.child({ module: "jobs" }), handlers });
-for (const s of schedules) await runner.jobs.schedule(s.name, s.cron, { timezone: s.timezone });
-await runner.start();
+// Schedules go to the jobs adapter (the embedded table, or QStash schedules in cloud mode). The
+// embedded runner runs only when this process owns the queue; with QStash, QStash calls /workers/*.
+for (const s of schedules) await platform!.jobs.schedule(s.name, s.cron, { timezone: s.timezone });
+if (platform!.jobs.kind === "embedded") {
+  runner = createRunner({ db: platform!.db, log: log.child({ module: "jobs" }), handlers });
+  await runner.start();
+}
 
 server = Deno.serve({
   port: config.port,

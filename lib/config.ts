@@ -26,6 +26,18 @@ export const envSchema = z.object({
   QSTASH_TOKEN: optionalText,
   QSTASH_CURRENT_SIGNING_KEY: optionalText,
   QSTASH_NEXT_SIGNING_KEY: optionalText,
+  QSTASH_URL: optionalUrl,
+  SMTP_URL: z.string().regex(/^smtps?:\/\//, "must be an smtp:// or smtps:// URL").optional(),
+  MAIL_FROM: optionalText,
+  TWILIO_ACCOUNT_SID: z.string().regex(/^AC[0-9a-fA-F]{32}$/, "must look like AC followed by 32 hex digits")
+    .optional(),
+  TWILIO_AUTH_TOKEN: optionalText,
+  TWILIO_FROM: z.string().regex(/^\+[1-9]\d{7,14}$/, "must be an E.164 number like +14155550100").optional(),
+  TWILIO_API_BASE: optionalUrl,
+  VAPID_PUBLIC_KEY: optionalText,
+  VAPID_PRIVATE_KEY: optionalText,
+  VAPID_SUBJECT: z.string().regex(/^(mailto:|https:\/\/)/, "must be a mailto: or https:// URL").optional(),
+  PLAZA_ESCALATION_DELAY_SECONDS: z.coerce.number().int().min(10).max(7 * 86400).default(900),
   PLAZA_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
   PLAZA_SEED: z.enum(["auto", "never"]).default("auto"),
   PLAZA_TRUST_PROXY: z.enum(["true", "false"]).default("false"),
@@ -47,7 +59,18 @@ export interface Config {
   redisUrl: string | undefined;
   supabase: { url: string; anonKey: string; serviceRoleKey: string; jwtSecret: string } | undefined;
   upstash: { url: string; token: string } | undefined;
-  qstash: { token: string; currentSigningKey: string; nextSigningKey: string } | undefined;
+  qstash:
+    | { token: string; currentSigningKey: string; nextSigningKey: string; baseUrl: string }
+    | undefined;
+  /** Outgoing mail server; without it emails stay in the outbox table. */
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  /** Twilio for SMS; without it texts stay in the outbox table. */
+  twilio: { accountSid: string; authToken: string; from: string; apiBase: string } | undefined;
+  /** VAPID keys from the environment; without them Plaza generates and stores a pair. */
+  vapid: { publicKey: string; privateKey: string; subject: string | undefined } | undefined;
+  /** How long an unread notification waits before it escalates to the next channel. */
+  escalationDelaySeconds: number;
   maxBodyBytes: number;
   seed: "auto" | "never";
   /** Take the client IP from X-Forwarded-For (only behind a proxy that sets it). */
@@ -66,6 +89,8 @@ const groups: Record<string, string[]> = {
   Supabase: ["SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_JWT_SECRET"],
   Upstash: ["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"],
   QStash: ["QSTASH_TOKEN", "QSTASH_CURRENT_SIGNING_KEY", "QSTASH_NEXT_SIGNING_KEY"],
+  Twilio: ["TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM"],
+  VAPID: ["VAPID_PUBLIC_KEY", "VAPID_PRIVATE_KEY"],
 };
 
 /**
@@ -89,6 +114,9 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       const missing = keys.filter((k) => !set.includes(k));
       partial.push(`  ${missing.join(", ")}: required for ${name} because ${set.join(", ")} is set`);
     }
+  }
+  if (e.QSTASH_TOKEN && !e.PUBLIC_URL) {
+    partial.push("  PUBLIC_URL: required with QStash, which calls ${PUBLIC_URL}/workers/<name>");
   }
   if (partial.length) throw new ConfigError(`Invalid configuration:\n${partial.join("\n")}`);
 
@@ -119,8 +147,24 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
         token: e.QSTASH_TOKEN,
         currentSigningKey: e.QSTASH_CURRENT_SIGNING_KEY!,
         nextSigningKey: e.QSTASH_NEXT_SIGNING_KEY!,
+        baseUrl: (e.QSTASH_URL ?? "https://qstash.upstash.io").replace(/\/$/, ""),
       }
       : undefined,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM ??
+      `Plaza <no-reply@${e.PUBLIC_URL ? new URL(e.PUBLIC_URL).hostname : "localhost"}>`,
+    twilio: e.TWILIO_ACCOUNT_SID
+      ? {
+        accountSid: e.TWILIO_ACCOUNT_SID,
+        authToken: e.TWILIO_AUTH_TOKEN!,
+        from: e.TWILIO_FROM!,
+        apiBase: (e.TWILIO_API_BASE ?? "https://api.twilio.com").replace(/\/$/, ""),
+      }
+      : undefined,
+    vapid: e.VAPID_PUBLIC_KEY
+      ? { publicKey: e.VAPID_PUBLIC_KEY, privateKey: e.VAPID_PRIVATE_KEY!, subject: e.VAPID_SUBJECT }
+      : undefined,
+    escalationDelaySeconds: e.PLAZA_ESCALATION_DELAY_SECONDS,
     maxBodyBytes: e.PLAZA_MAX_BODY_BYTES,
     seed: e.PLAZA_SEED,
     trustProxy: e.PLAZA_TRUST_PROXY === "true",

@@ -19,6 +19,8 @@ import { localPublisher, type Publisher, restPublisher } from "./realtime/publis
 import { createRealtimeServer, type RealtimeServer } from "./realtime/server.ts";
 import { mintApiKeys } from "./realtime/tokens.ts";
 import { type SigningKeys, signingKeys } from "./jobs/signature.ts";
+import { openJobs } from "./jobs/mod.ts";
+import type { Jobs } from "./jobs/port.ts";
 
 /** Everything a request handler may use. */
 export interface Platform {
@@ -40,6 +42,8 @@ export interface Platform {
   publisher: Publisher;
   /** Keys that sign calls to /workers/* (QStash's, or derived from PLAZA_SECRET). */
   workerKeys: SigningKeys;
+  /** Deferred work: the embedded queue, or QStash in cloud mode. */
+  jobs: Jobs;
   close(): Promise<void>;
 }
 
@@ -87,6 +91,7 @@ export async function createPlatform(config: Config, overrides: PlatformOverride
     realtime,
     publisher,
     workerKeys: await signingKeys(config.qstash, secret),
+    jobs: openJobs(config, db),
     async close() {
       await realtime.close();
       await kv.close();

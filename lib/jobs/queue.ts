@@ -6,16 +6,7 @@
  */
 import type { Db } from "../db/port.ts";
 import { retryDelaySeconds } from "./backoff.ts";
-
-/** Options for {@link Queue.enqueue}. */
-export interface EnqueueOptions {
-  delaySeconds?: number;
-  notBefore?: Date;
-  /** A job with this id queued, running or done in the last 7 days suppresses this one. */
-  dedupId?: string;
-  /** Retries after the first attempt (default 5, so 6 attempts). */
-  retries?: number;
-}
+import type { EnqueueOptions } from "./port.ts";
 
 /** A claimed job. */
 export interface Job {

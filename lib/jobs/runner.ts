@@ -7,8 +7,10 @@
 import type { z } from "zod";
 import type { Db } from "../db/port.ts";
 import type { Logger } from "../log.ts";
-import { CronError, isTimeZone, nextSlot } from "./cron.ts";
-import { createQueue, type EnqueueOptions, type Job } from "./queue.ts";
+import { nextSlot } from "./cron.ts";
+import { embeddedJobs } from "./embedded.ts";
+import type { Jobs } from "./port.ts";
+import { createQueue, type Job } from "./queue.ts";
 
 /** What a handler gets besides its payload. */
 export interface JobContext {
@@ -30,13 +32,6 @@ export function defineJob<S extends z.ZodType>(
   h: { name: string; payload: S; run(payload: z.output<S>, ctx: JobContext): Promise<void> },
 ): JobHandler {
   return h as unknown as JobHandler;
-}
-
-/** The jobs port (DESIGN section 5). */
-export interface Jobs {
-  enqueue(name: string, payload: unknown, options?: EnqueueOptions): Promise<number | null>;
-  schedule(name: string, cron: string, options?: { timezone?: string }): Promise<void>;
-  cancel(dedupId: string): Promise<boolean>;
 }
 
 /** Options for {@link createRunner}. */
@@ -148,24 +143,7 @@ export function createRunner(options: RunnerOptions) {
     }
   }
 
-  const jobs: Jobs = {
-    enqueue: (name, payload, opts) => queue.enqueue(name, payload, opts),
-    cancel: (dedupId) => queue.cancel(dedupId),
-    async schedule(name, cron, opts = {}) {
-      const timezone = opts.timezone ?? "UTC";
-      if (!isTimeZone(timezone)) throw new CronError(`unknown time zone ${timezone}`);
-      const next = nextSlot(cron, timezone, new Date());
-      // Re-declaring the same schedule at every start keeps its next slot (no double fire).
-      await db.query(
-        `insert into plaza.schedules (name, cron, timezone, next_run_at) values ($1, $2, $3, $4)
-         on conflict (name) do update set cron = excluded.cron, timezone = excluded.timezone,
-           next_run_at = case when plaza.schedules.cron = excluded.cron and plaza.schedules.timezone = excluded.timezone
-                              then plaza.schedules.next_run_at else excluded.next_run_at end,
-           updated_at = now()`,
-        [name, cron, timezone, next.toISOString()],
-      );
-    },
-  };
+  const jobs: Jobs = embeddedJobs(db);
 
   return {
     node,

@@ -15,7 +15,7 @@ export interface SigningKeys {
 
 /** Keys from the config, or derived from PLAZA_SECRET. */
 export async function signingKeys(qstash: SigningKeys | undefined, secret: string): Promise<SigningKeys> {
-  if (qstash) return qstash;
+  if (qstash) return { currentSigningKey: qstash.currentSigningKey, nextSigningKey: qstash.nextSigningKey };
   const derive = async (label: string) => `sig_${await sha256Hex(`${secret}:qstash:${label}`)}`;
   return { currentSigningKey: await derive("current"), nextSigningKey: await derive("next") };
 }
