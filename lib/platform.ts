@@ -21,6 +21,8 @@ import { mintApiKeys } from "./realtime/tokens.ts";
 import { type SigningKeys, signingKeys } from "./jobs/signature.ts";
 import { openJobs } from "./jobs/mod.ts";
 import type { Jobs } from "./jobs/port.ts";
+import type { VapidKeys } from "./notify/push.ts";
+import { loadVapidKeys } from "./notify/web_push.ts";
 
 /** Everything a request handler may use. */
 export interface Platform {
@@ -44,6 +46,8 @@ export interface Platform {
   workerKeys: SigningKeys;
   /** Deferred work: the embedded queue, or QStash in cloud mode. */
   jobs: Jobs;
+  /** The VAPID key pair for web push (configured, or generated once and stored). */
+  vapid(): Promise<VapidKeys>;
   close(): Promise<void>;
 }
 
@@ -73,6 +77,7 @@ export async function createPlatform(config: Config, overrides: PlatformOverride
     log,
     limits: { maxPayloadBytes: config.realtimeMaxPayloadBytes },
   });
+  let vapid: Promise<VapidKeys> | undefined;
   const publisher = config.supabase
     ? restPublisher(config.supabase.url, config.supabase.serviceRoleKey)
     : localPublisher(realtime);
@@ -92,6 +97,11 @@ export async function createPlatform(config: Config, overrides: PlatformOverride
     publisher,
     workerKeys: await signingKeys(config.qstash, secret),
     jobs: openJobs(config, db),
+    vapid: () =>
+      vapid ??= loadVapidKeys(db, config).catch((err) => {
+        vapid = undefined;
+        throw err;
+      }),
     async close() {
       await realtime.close();
       await kv.close();
