@@ -1,5 +1,7 @@
 /** The page frame: skip link, header with navigation and account menu, main landmark, footer. */
 import type { ComponentChildren } from "preact";
+import type { NotificationBellProps } from "@/islands/NotificationBell.tsx";
+import { NotificationBell } from "./islands.ts";
 
 /** Who is signed in, as the layout shows it. */
 export interface LayoutUser {
@@ -14,6 +16,8 @@ export interface LayoutProps {
   /** Current path, to mark the active navigation link. */
   path: string;
   children: ComponentChildren;
+  /** The bell's props, for signed-in pages. */
+  bell?: NotificationBellProps;
 }
 
 function NavLink({ href, path, children }: { href: string; path: string; children: ComponentChildren }) {
@@ -26,7 +30,7 @@ function NavLink({ href, path, children }: { href: string; path: string; childre
 }
 
 /** The layout every page renders inside. */
-export function Layout({ user, path, children }: LayoutProps) {
+export function Layout({ user, path, children, bell }: LayoutProps) {
   return (
     <>
       <a class="skip-link" href="#main">Skip to content</a>
@@ -40,7 +44,10 @@ export function Layout({ user, path, children }: LayoutProps) {
             {user && <NavLink href="/profile" path={path}>Profile</NavLink>}
             {user?.role === "admin" && <NavLink href="/admin/users" path={path}>Users</NavLink>}
             {user?.role === "admin" && <NavLink href="/admin/realtime" path={path}>Realtime</NavLink>}
+            {user?.role === "admin" && <NavLink href="/admin/jobs" path={path}>Jobs</NavLink>}
+            {user?.role === "admin" && <NavLink href="/admin/outbox" path={path}>Outbox</NavLink>}
           </div>
+          {user && bell && <NotificationBell {...bell} />}
           {user
             ? (
               <details class="account-menu">
@@ -52,6 +59,8 @@ export function Layout({ user, path, children }: LayoutProps) {
                   <p class="menu-email">{user.email}</p>
                   <p class="menu-role">Role: {user.role}</p>
                   <a href="/profile">Your profile</a>
+                  <a href="/notifications">Notifications</a>
+                  <a href="/settings/notifications">Notification settings</a>
                   <form method="post" action="/logout">
                     <button type="submit" class="link-button">Sign out</button>
                   </form>

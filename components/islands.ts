@@ -14,3 +14,13 @@ import RealtimeStatsComponent, { type RealtimeStatsProps } from "@/islands/Realt
 
 /** Live realtime figures for admins (islands/RealtimeStats.tsx). */
 export const RealtimeStats = island<RealtimeStatsProps>("RealtimeStats", RealtimeStatsComponent);
+
+import NotificationBellComponent, { type NotificationBellProps } from "@/islands/NotificationBell.tsx";
+
+/** The notification bell in the header (islands/NotificationBell.tsx). */
+export const NotificationBell = island<NotificationBellProps>("NotificationBell", NotificationBellComponent);
+
+import DeviceChannelsComponent, { type DeviceChannelsProps } from "@/islands/DeviceChannels.tsx";
+
+/** Push, phone and test controls on the notification settings page (islands/DeviceChannels.tsx). */
+export const DeviceChannels = island<DeviceChannelsProps>("DeviceChannels", DeviceChannelsComponent);

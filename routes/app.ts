@@ -20,7 +20,10 @@ import { csrf } from "./middleware/csrf.ts";
 import { errorHandler } from "./middleware/error_handler.ts";
 import { requestLog } from "./middleware/request_log.ts";
 import { isLocalHost, securityHeaders } from "./middleware/security_headers.ts";
+import { adminJobsPage } from "./pages/admin_jobs.tsx";
+import { adminOutboxPage } from "./pages/admin_outbox.tsx";
 import { adminRealtimePage } from "./pages/admin_realtime.tsx";
+import { notificationPages } from "./pages/notifications.tsx";
 import { adminUsersPage } from "./pages/admin_users.tsx";
 import { authPages } from "./pages/auth.tsx";
 import { renderErrorPage } from "./pages/errors.tsx";
@@ -83,6 +86,9 @@ export async function createApp(platform: Platform, options: AppOptions = {}) {
   app.route("/", profilePage);
   app.route("/", adminUsersPage);
   app.route("/", adminRealtimePage);
+  app.route("/", adminJobsPage);
+  app.route("/", adminOutboxPage);
+  app.route("/", notificationPages);
 
   app.notFound((c) =>
     onError(new AppError(404, "not_found", `Nothing at ${c.req.method} ${c.req.path}.`), c)

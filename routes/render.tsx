@@ -10,6 +10,7 @@ import { collectIslands } from "@/components/island.tsx";
 import type { IslandBundles } from "@/lib/islands/build.ts";
 import type { Ctx } from "./env.ts";
 import { roleOf } from "./session.ts";
+import { clientConfig } from "./realtime.ts";
 
 /** Static asset URLs with content versions, filled in by the app at start. */
 export interface Assets {
@@ -43,8 +44,12 @@ export interface PageOptions {
 export function renderPage(c: Ctx, body: VNode, options: PageOptions): Response {
   const a = c.var.assets;
   const user = options.user !== undefined ? options.user : layoutUser(c);
+  const claims = c.var.claims;
+  const bell = user && claims ? { ...clientConfig(c, c.var.platform), userId: claims.sub } : undefined;
   const [html, used] = collectIslands(() =>
-    renderToString(<Layout user={user} path={c.req.path}>{body}</Layout>)
+    renderToString(
+      <Layout user={user} path={c.req.path} bell={bell}>{body}</Layout>,
+    )
   );
   let scripts = "";
   if (used.length) {

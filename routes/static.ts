@@ -68,6 +68,16 @@ export function staticRoutes(files: Map<string, StaticFile>, islands: IslandBund
         "Cache-Control": cache,
       });
     })
+    // The service worker needs a fixed URL at the root to control every page; never cached long.
+    .get("/sw.js", (c) => {
+      const f = files.get("sw.js");
+      if (!f) return c.notFound();
+      return c.body(f.body as Uint8Array<ArrayBuffer>, 200, {
+        "Content-Type": f.type,
+        "Cache-Control": "no-cache",
+        "Service-Worker-Allowed": "/",
+      });
+    })
     .get("/_islands/:file", (c) => {
       const f = islands.files.get(`/_islands/${c.req.param("file")}`);
       if (!f) return c.notFound();
