@@ -34,7 +34,7 @@ Deno.test({
       const res = await inFlight;
       assert.equal(res.status, 201, first.output());
       await res.body?.cancel();
-      const status = await first.process.status;
+      const status = await first.exited;
       assert.equal(status.code, 0, first.output());
       assert.match(first.output(), /"msg":"stopped"/);
 

@@ -28,6 +28,9 @@ export interface OutboxResult {
   error: string | null;
 }
 
+/** Twilio's error for a recipient who texted STOP. */
+const TWILIO_UNSUBSCRIBED = 21610;
+
 /** A transient provider failure: the caller's job retries. */
 export class RetryableDeliveryError extends Error {
   override name = "RetryableDeliveryError";
@@ -151,6 +154,13 @@ export async function sendText(
   }
   if (!res.retryable) {
     await mark(deps.db, outboxId, "failed", null, res.error);
+    if (res.code === TWILIO_UNSUBSCRIBED) {
+      // The person texted STOP to our number at the carrier: record it as our own STOP.
+      await deps.db.query(
+        "update public.user_phones set stopped_at = now() where phone = $1 and stopped_at is null",
+        [sms.to],
+      );
+    }
     deps.log.warn("text refused by Twilio", { outbox_id: outboxId, code: res.code, err: res.error });
     return { ...base, provider: "twilio", providerId: null, status: "failed", error: res.error };
   }

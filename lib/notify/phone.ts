@@ -3,7 +3,7 @@
  * rest), opt-in and opt-out, and the carrier keywords STOP/START received from the phone.
  */
 import { sha256Hex } from "../hash.ts";
-import type { Db } from "../db/port.ts";
+import type { Db, Queryable } from "../db/port.ts";
 import { AppError, conflict, unprocessable } from "../errors.ts";
 import type { OutboxDeps } from "./outbox.ts";
 import { sendText } from "./outbox.ts";
@@ -29,12 +29,22 @@ export async function startPhoneVerification(deps: OutboxDeps, userId: string, p
        expires_at = excluded.expires_at, attempts = 0, created_at = now()`,
     [userId, phone, await codeHash(userId, phone, code), CODE_TTL_MINUTES],
   );
-  await sendText(deps, {
-    to: phone,
-    text: `Your Plaza code is ${code}. It expires in ${CODE_TTL_MINUTES} minutes.`,
-  }, {
-    userId,
-  });
+  const sent = await sendText(
+    deps,
+    { to: phone, text: `Your Plaza code is ${code}. It expires in ${CODE_TTL_MINUTES} minutes.` },
+    { userId },
+  );
+  // Once the provider has it, the outbox keeps no usable code (without a provider the outbox is how
+  // the code reaches the person in development, so it stays).
+  if (sent.status === "sent") {
+    await deps.db.query(
+      "update plaza.outbox set text_body = replace(text_body, $2, '••••••') where id = $1",
+      [
+        sent.outboxId,
+        code,
+      ],
+    );
+  }
 }
 
 /** Checks `code`; on success the phone is verified and texts are on. */
@@ -43,7 +53,9 @@ export async function confirmPhoneVerification(
   userId: string,
   code: string,
 ): Promise<{ phone: string }> {
-  return await db.transaction(async (tx) => {
+  // A wrong try and an expired code are refusals that must still be written: they are returned
+  // from the transaction and thrown after it commits (a throw inside would roll them back).
+  const outcome = await db.transaction(async (tx): Promise<{ phone: string } | { refusal: AppError }> => {
     const [v] = await tx.query<{ phone: string; code_hash: string; expired: boolean; attempts: number }>(
       `select phone, code_hash, expires_at < now() as expired, attempts from plaza.phone_verifications
        where user_id = $1 for update`,
@@ -52,20 +64,30 @@ export async function confirmPhoneVerification(
     if (!v) throw unprocessable("Ask for a code first.", [{ path: "code", message: "No code was sent." }]);
     if (v.expired) {
       await tx.query("delete from plaza.phone_verifications where user_id = $1", [userId]);
-      throw new AppError(410, "code_expired", "The code has expired. Ask for a new one.");
+      return { refusal: new AppError(410, "code_expired", "The code has expired. Ask for a new one.") };
     }
     if (v.attempts >= MAX_TRIES) {
-      throw new AppError(429, "too_many_attempts", "Too many wrong codes. Ask for a new one.");
+      throw new AppError(429, "too_many_attempts", "Too many wrong codes. Ask for a new one.", undefined, {
+        "Retry-After": "60",
+      });
     }
     if (await codeHash(userId, v.phone, code) !== v.code_hash) {
       await tx.query("update plaza.phone_verifications set attempts = attempts + 1 where user_id = $1", [
         userId,
       ]);
       const left = MAX_TRIES - v.attempts - 1;
-      throw unprocessable(`That code is not right (${left} ${left === 1 ? "try" : "tries"} left).`, [
-        { path: "code", message: "Wrong code." },
-      ]);
+      return {
+        refusal: unprocessable(`That code is not right (${left} ${left === 1 ? "try" : "tries"} left).`, [
+          { path: "code", message: "Wrong code." },
+        ]),
+      };
     }
+    // Another account may have verified the number since this code was sent.
+    const taken = await tx.query(
+      "select 1 from public.user_phones where phone = $1 and user_id <> $2",
+      [v.phone, userId],
+    );
+    if (taken.length) throw conflict("That number belongs to another account.", "phone_taken");
     await tx.query("delete from plaza.phone_verifications where user_id = $1", [userId]);
     await tx.query(
       `insert into public.user_phones (user_id, phone, verified_at, sms_opt_in, stopped_at)
@@ -76,6 +98,8 @@ export async function confirmPhoneVerification(
     );
     return { phone: v.phone };
   });
+  if ("refusal" in outcome) throw outcome.refusal;
+  return outcome;
 }
 
 /** The caller's phone state for the settings page. */
@@ -118,7 +142,11 @@ export async function removePhone(db: Db, userId: string): Promise<void> {
 }
 
 /** STOP / START texted from a phone: the carrier-level opt-out of every account on that number. */
-export async function applySmsKeyword(db: Db, phone: string, keyword: "stop" | "start"): Promise<number> {
+export async function applySmsKeyword(
+  db: Queryable,
+  phone: string,
+  keyword: "stop" | "start",
+): Promise<number> {
   const rows = await db.query(
     keyword === "stop"
       ? "update public.user_phones set stopped_at = now() where phone = $1 and stopped_at is null returning 1"

@@ -3,7 +3,11 @@ import { quietUntil } from "./preferences.ts";
 import { emailFor, renderTemplate, smsFor } from "./templates.ts";
 
 Deno.test("[preferences] quiet hours hold inside the window, across midnight, in the person's time zone", () => {
-  const paris = (start: string, end: string) => ({ timezone: "Europe/Paris", quietStart: start, quietEnd: end });
+  const paris = (start: string, end: string) => ({
+    timezone: "Europe/Paris",
+    quietStart: start,
+    quietEnd: end,
+  });
   // 2026-11-21 22:30 UTC is 23:30 in Paris (UTC+1 in winter).
   const at = new Date("2026-11-21T22:30:00Z");
   assert.equal(quietUntil(paris("22:00", "07:00"), at)?.toISOString(), "2026-11-22T06:00:00.000Z");

@@ -27,7 +27,8 @@ export function pushEndpointAllowed(endpoint: string, platform: Platform): boole
   const url = new URL(endpoint);
   const localServer = !platform.config.publicUrl || isLocalHost(new URL(platform.config.publicUrl).hostname);
   if (localServer) return true; // the schema already allows http only for this machine
-  return url.protocol === "https:" && !privateHost(url.hostname);
+  // "localhost." is localhost too: the fully qualified form ends with a dot.
+  return url.protocol === "https:" && !privateHost(url.hostname.replace(/\.+$/, ""));
 }
 
 /** Push API routes. */
@@ -38,8 +39,8 @@ export const pushApi = new Hono<AppEnv>()
   .post("/subscriptions", async (c) => {
     const claims = requireUser(c);
     const { platform } = c.var;
-    enforce(subscribeRule, await platform.limiter.hit(subscribeRule, claims.sub));
     const { subscription } = await readJson(c, z.strictObject({ subscription: pushSubscriptionSchema }));
+    enforce(subscribeRule, await platform.limiter.hit(subscribeRule, claims.sub));
     if (!pushEndpointAllowed(subscription.endpoint, platform)) {
       throw unprocessable("That push endpoint is not allowed.", [
         { path: "subscription.endpoint", message: "Use the https endpoint your browser gave." },

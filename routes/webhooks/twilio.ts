@@ -14,6 +14,7 @@ import {
   twilioPriceMicros,
   verifyTwilioSignature,
 } from "@/lib/notify/twilio.ts";
+import type { Queryable } from "@/lib/db/port.ts";
 import type { Ctx } from "../env.ts";
 import type { AppEnv } from "../env.ts";
 import { check, readBody } from "../validate.ts";
@@ -39,13 +40,17 @@ async function signedForm(c: Ctx): Promise<Record<string, string>> {
   return Object.fromEntries(params);
 }
 
-/** True the first time `key` is seen. */
-async function firstTime(c: Ctx, key: string): Promise<boolean> {
-  const rows = await c.var.platform.db.query(
-    "insert into plaza.webhook_receipts (key) values ($1) on conflict do nothing returning key",
-    [key],
-  );
-  return rows.length > 0;
+/** Runs `fn` in one transaction with the receipt of `key`, only the first time `key` is seen. */
+async function once(c: Ctx, key: string, fn: (tx: Queryable) => Promise<void>): Promise<boolean> {
+  return await c.var.platform.db.transaction(async (tx) => {
+    const rows = await tx.query(
+      "insert into plaza.webhook_receipts (key) values ($1) on conflict do nothing returning key",
+      [key],
+    );
+    if (!rows.length) return false;
+    await fn(tx); // a failure rolls the receipt back too, so Twilio's retry is handled
+    return true;
+  });
 }
 
 const twiml = (message?: string) =>
@@ -57,46 +62,46 @@ const twiml = (message?: string) =>
 export const twilioWebhooks = new Hono<AppEnv>()
   .post("/status", async (c) => {
     const form = check(statusCallbackSchema, await signedForm(c), "form");
-    const { db, log } = c.var.platform;
-    if (!await firstTime(c, `twilio:${form.MessageSid}:${form.MessageStatus}`)) return c.body(null, 204);
+    const { log } = c.var.platform;
     const failed = form.MessageStatus === "failed" || form.MessageStatus === "undelivered";
     const status = form.MessageStatus === "delivered" ? "delivered" : failed ? form.MessageStatus : null;
     const price = twilioPriceMicros(form.Price);
-    await db.query(
-      `update plaza.deliveries set status = coalesce($2, status), cost_micros = coalesce($3, cost_micros),
-         cost_unit = coalesce($4, cost_unit), error = coalesce($5, error), updated_at = now()
-       where provider_id = $1 and channel = 'sms'`,
-      [
-        form.MessageSid,
-        status,
-        price,
-        form.PriceUnit ?? null,
-        form.ErrorCode ? `Twilio error ${form.ErrorCode}` : null,
-      ],
-    );
-    if (failed) {
-      await db.query("update plaza.outbox set status = 'failed', error = $2 where provider_id = $1", [
-        form.MessageSid,
-        `Twilio: ${form.MessageStatus}${form.ErrorCode ? ` (${form.ErrorCode})` : ""}`,
-      ]);
-    }
+    const fresh = await once(c, `twilio:${form.MessageSid}:${form.MessageStatus}`, async (tx) => {
+      await tx.query(
+        `update plaza.deliveries set status = coalesce($2, status), cost_micros = coalesce($3, cost_micros),
+           cost_unit = coalesce($4, cost_unit), error = coalesce($5, error), updated_at = now()
+         where provider_id = $1 and channel = 'sms'`,
+        [
+          form.MessageSid,
+          status,
+          price,
+          form.PriceUnit ?? null,
+          form.ErrorCode ? `Twilio error ${form.ErrorCode}` : null,
+        ],
+      );
+      if (failed) {
+        await tx.query("update plaza.outbox set status = 'failed', error = $2 where provider_id = $1", [
+          form.MessageSid,
+          `Twilio: ${form.MessageStatus}${form.ErrorCode ? ` (${form.ErrorCode})` : ""}`,
+        ]);
+      }
+    });
+    if (!fresh) return c.body(null, 204);
     log.info("twilio status", { sid: form.MessageSid, status: form.MessageStatus, price_micros: price });
     return c.body(null, 204);
   })
   .post("/inbound", async (c) => {
     const form = check(inboundSmsSchema, await signedForm(c), "form");
-    const { db, log } = c.var.platform;
+    const { log } = c.var.platform;
     c.header("content-type", "text/xml; charset=utf-8");
-    if (!await firstTime(c, `twilio:${form.MessageSid}`)) return c.body(twiml());
     const keyword = smsKeyword(form.Body);
-    if (keyword === "stop" || keyword === "start") {
-      const changed = await applySmsKeyword(db, form.From, keyword);
-      log.info("sms keyword", { keyword, accounts: changed });
-      // Twilio itself answers STOP/START with its standard replies; nothing to add.
-      return c.body(twiml());
-    }
-    if (keyword === "help") {
-      return c.body(twiml("Plaza notifications. Reply STOP to stop texts, START to resume."));
-    }
-    return c.body(twiml());
+    const fresh = await once(c, `twilio:${form.MessageSid}`, async (tx) => {
+      if (keyword === "stop" || keyword === "start") {
+        const changed = await applySmsKeyword(tx, form.From, keyword);
+        log.info("sms keyword", { keyword, accounts: changed });
+      }
+    });
+    // Twilio itself answers STOP/START with its standard replies; nothing to add.
+    if (!fresh || keyword !== "help") return c.body(twiml());
+    return c.body(twiml("Plaza notifications. Reply STOP to stop texts, START to resume."));
   });

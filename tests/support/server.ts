@@ -12,6 +12,8 @@ export interface Server {
   output: () => string;
   /** Sends SIGTERM and waits for the exit. */
   stop(): Promise<Deno.CommandStatus>;
+  /** The exit status, once everything the process printed has been read. */
+  exited: Promise<Deno.CommandStatus>;
 }
 
 /** Starts `main.ts` with `env` on a free port and waits until it listens. */
@@ -26,9 +28,10 @@ export async function startServer(env: Record<string, string>): Promise<Server> 
   }).spawn();
   let text = "";
   const decoder = new TextDecoder();
+  let streams: Promise<unknown> = Promise.resolve();
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${text}`)), 60_000);
-    (async () => {
+    const out = (async () => {
       for await (const chunk of process.stdout) {
         text += decoder.decode(chunk);
         const m = /Plaza listening on (\S+)/.exec(text);
@@ -38,23 +41,26 @@ export async function startServer(env: Record<string, string>): Promise<Server> 
         }
       }
     })();
-    (async () => {
+    const err = (async () => {
       for await (const chunk of process.stderr) text += decoder.decode(chunk);
     })();
+    streams = Promise.all([out, err]);
     process.status.then((s) => {
       clearTimeout(timer);
       reject(new Error(`server exited with ${s.code}:\n${text}`));
     });
   });
+  const exited = Promise.all([process.status, streams]).then(([status]) => status);
   return {
     url,
     process,
     output: () => text,
+    exited,
     async stop() {
       try {
         process.kill("SIGTERM");
       } catch { /* already gone */ }
-      return await process.status;
+      return await exited;
     },
   };
 }
