@@ -64,10 +64,12 @@ Deno.test({
     try {
       ran.length = 0;
       const body = JSON.stringify({ n: 1 });
-      const ok = await call("/workers/ping", body, {
-        "upstash-signature": await sign("sig_current_key", body, url),
-      });
+      const firstSignature = await sign("sig_current_key", body, url);
+      const ok = await call("/workers/ping", body, { "upstash-signature": firstSignature });
       assert.equal(ok.status, 200);
+      const replay = await call("/workers/ping", body, { "upstash-signature": firstSignature });
+      assert.equal(replay.status, 401, "a used signature is not accepted again");
+      assert.equal((await replay.json()).error.code, "replayed_signature");
       const next = await call("/workers/ping", JSON.stringify({ n: 2 }), {
         "upstash-signature": await sign("sig_next_key", JSON.stringify({ n: 2 }), url),
       });
