@@ -71,7 +71,7 @@ const app = await createApp(platform!, { workers: handlers });
 // embedded runner runs only when this process owns the queue; with QStash, QStash calls /workers/*.
 for (const s of schedules) await platform!.jobs.schedule(s.name, s.cron, { timezone: s.timezone });
 if (platform!.jobs.kind === "embedded") {
-  runner = createRunner({ db: platform!.db, log: log.child({ module: "jobs" }), handlers });
+  runner = createRunner({ db: platform!.db, log: log.child({ module: "jobs" }), handlers, concurrency: 8 });
   await runner.start();
 }
 

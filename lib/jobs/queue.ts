@@ -59,27 +59,32 @@ export function createQueue(db: Db) {
         ],
       );
       if (!rows.length) return null;
-      await db.notify("plaza_jobs", name).catch(() => {});
+      // Wake idle runners for work due now; later jobs are found by the runners' polls.
+      if (runAt.getTime() <= Date.now()) await db.notify("plaza_jobs", name).catch(() => {});
       return Number(rows[0].id);
     },
 
-    /** Claims up to `limit` due jobs for `node`, hiding them for `visibilitySeconds`. */
+    /**
+     * Claims up to `limit` due jobs for `node`, hiding them for `visibilitySeconds`: queued jobs in
+     * order of their due time (an index scan, however long the queue), then, to fill the rest,
+     * running jobs whose claim expired (their process died).
+     */
     async claim(node: string, limit: number, visibilitySeconds: number): Promise<Job[]> {
-      const rows = await db.query<JobRow>(
-        `update plaza.jobs j
-            set status = 'running', attempts = j.attempts + 1, locked_by = $1,
-                locked_until = now() + make_interval(secs => $3)
-          where j.id in (
-            select id from plaza.jobs
-             where (status = 'queued' and run_at <= now())
-                or (status = 'running' and locked_until < now())
-             order by run_at, id
-             limit $2
-             for update skip locked)
-         returning j.id, j.name, j.payload, j.attempts, j.max_attempts, j.dedup_id`,
-        [node, limit, visibilitySeconds],
-      );
-      return rows.map(toJob);
+      const claimWhere = async (where: string, order: string, n: number) =>
+        await db.query<JobRow>(
+          `update plaza.jobs j
+              set status = 'running', attempts = j.attempts + 1, locked_by = $1,
+                  locked_until = now() + make_interval(secs => $3)
+            where j.id in (
+              select id from plaza.jobs where ${where} order by ${order} limit $2 for update skip locked)
+           returning j.id, j.name, j.payload, j.attempts, j.max_attempts, j.dedup_id`,
+          [node, n, visibilitySeconds],
+        );
+      const due = await claimWhere("status = 'queued' and run_at <= now()", "run_at, id", limit);
+      const expired = due.length < limit
+        ? await claimWhere("status = 'running' and locked_until < now()", "locked_until", limit - due.length)
+        : [];
+      return [...due, ...expired].map(toJob);
     },
 
     /** Marks a job done (kept for 7 days so its dedup id stays taken). */

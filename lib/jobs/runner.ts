@@ -55,6 +55,7 @@ export function createRunner(options: RunnerOptions) {
   const visibility = options.visibilitySeconds ?? 300;
   const active = new Set<Promise<void>>();
   let running = false;
+  let lastTick = 0;
   let wake: (() => void) | undefined;
   let loop: Promise<void> | undefined;
   let unlisten: (() => Promise<void>) | undefined;
@@ -119,13 +120,18 @@ export function createRunner(options: RunnerOptions) {
   async function poll() {
     while (running) {
       try {
-        await tickSchedules();
+        // Schedules fire on whole minutes: looking once a second is plenty, however busy the queue.
+        if (Date.now() - lastTick >= 1000) {
+          lastTick = Date.now();
+          await tickSchedules();
+        }
         const free = concurrency - active.size;
         const jobs = free > 0 ? await queue.claim(node, free, visibility) : [];
         for (const job of jobs) {
-          const p = runOne(job).catch((err) => log.error("job bookkeeping failed", { err })).finally(() =>
-            active.delete(p)
-          );
+          const p = runOne(job).catch((err) => log.error("job bookkeeping failed", { err })).finally(() => {
+            active.delete(p);
+            wake?.(); // a slot is free: claim the next due job now, not at the next poll
+          });
           active.add(p);
         }
         if (jobs.length === free && free > 0) continue; // more may be due
