@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { notify } from "@/lib/notify/notify.ts";
+import { notify, notifyMany } from "@/lib/notify/notify.ts";
 import { appTest } from "./support/app.ts";
 import { browser, json, randomUser } from "./support/factories.ts";
 
@@ -215,5 +215,36 @@ appTest(
     );
     const rows = await t.platform.db.query("select 1 from public.notifications");
     assert.equal(rows.length, 0);
+  },
+);
+
+appTest(
+  "[notifications] notifyMany writes one row per person, skips those already notified, and queues their delivery",
+  async (t) => {
+    const people = [await randomUser(t, "a"), await randomUser(t, "b"), await randomUser(t, "c")];
+    await notify(t.platform, people[0].id, {
+      category: "system",
+      template: "system.announcement",
+      data: { title: "Maintenance tonight" },
+      dedupKey: "maint",
+    });
+    const { created } = await notifyMany(t.platform, people.map((p) => p.id), {
+      category: "system",
+      template: "system.announcement",
+      data: { title: "Maintenance tonight" },
+      dedupKey: "maint",
+    });
+    assert.equal(created, 2, "the first person already had it");
+    const rows = await t.platform.db.query<{ user_id: string }>(
+      "select user_id from public.notifications where dedup_key = 'maint'",
+    );
+    assert.equal(rows.length, 3);
+    const jobs = await t.platform.db.query("select 1 from plaza.jobs where name = 'notify-deliver'");
+    assert.equal(jobs.length, 3);
+    for (const p of people) {
+      const body = await (await t.request("/api/v1/notifications", { headers: p.bearer })).json();
+      assert.equal(body.notifications.length, 1);
+      assert.equal(body.notifications[0].title, "Maintenance tonight");
+    }
   },
 );
