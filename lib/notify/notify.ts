@@ -147,11 +147,11 @@ export async function notifyMany(
   let created = 0;
   for (let i = 0; i < userIds.length; i += 1000) {
     const batch = userIds.slice(i, i + 1000);
-    const rows = await deps.db.query<{ id: string | number; user_id: string }>(
+    const rows = await deps.db.query<Record<string, unknown> & { id: string | number; user_id: string }>(
       `insert into public.notifications (user_id, category, template, title, body, url, data, dedup_key, critical)
        select u, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9 from unnest($1::uuid[]) as u
        on conflict (user_id, dedup_key) do nothing
-       returning id, user_id`,
+       returning ${NOTIFICATION_COLUMNS}, user_id`,
       [
         batch,
         input.category,
@@ -173,9 +173,7 @@ export async function notifyMany(
     await deps.publisher.broadcast(rows.map((r) => ({
       topic: `user:${r.user_id}`,
       event: "notification",
-      payload: {
-        notification: { id: Number(r.id), title: rendered.title, body: rendered.body, url: rendered.url },
-      },
+      payload: { notification: toNotificationView(r) },
       private: true,
     }))).catch((err) => deps.log.warn("notification broadcast failed", { err }));
   }
