@@ -43,6 +43,32 @@ const ago = (iso: string) => {
   return new Date(iso).toLocaleDateString();
 };
 
+/**
+ * A browser's push subscription belongs to whoever signed in last on it: once per browser session,
+ * hand the existing subscription to the server for this user (the server moves it to them).
+ */
+function bindPushToThisUser(userId: string) {
+  try {
+    if (!("serviceWorker" in navigator) || typeof Notification === "undefined") return;
+    if (Notification.permission !== "granted" || sessionStorage.getItem("plaza-push-user") === userId) return;
+    navigator.serviceWorker.getRegistration("/")
+      .then((reg) => reg?.pushManager.getSubscription())
+      .then(async (sub) => {
+        if (!sub) return;
+        const res = await fetch("/api/v1/push/subscriptions", {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "content-type": "application/json", accept: "application/json" },
+          body: JSON.stringify({ subscription: sub.toJSON() }),
+        });
+        if (res.ok) sessionStorage.setItem("plaza-push-user", userId);
+      })
+      .catch(() => {});
+  } catch {
+    // storage or service workers unavailable: nothing to bind
+  }
+}
+
 /** The notification bell. */
 export default function NotificationBell({ supabaseUrl, supabaseAnonKey, userId }: NotificationBellProps) {
   const unread = useSignal<number | null>(null);
@@ -66,6 +92,7 @@ export default function NotificationBell({ supabaseUrl, supabaseAnonKey, userId 
 
   useEffect(() => {
     refreshCount();
+    bindPushToThisUser(userId);
     const { client } = realtimeClient({ supabaseUrl, supabaseAnonKey });
     let channel: RealtimeChannel | undefined;
     let cancelled = false;

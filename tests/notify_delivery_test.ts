@@ -226,3 +226,20 @@ test("[delivery] without SMTP or Twilio, emails and texts stay in the outbox", a
   ]);
   assert.equal(p.smtp.messages.length + p.twilio.sent.length, 0);
 }, { SMTP_URL: "", TWILIO_ACCOUNT_SID: "", TWILIO_AUTH_TOKEN: "", TWILIO_FROM: "", TWILIO_API_BASE: "" });
+
+test("[delivery] a message no retry can send is recorded as failed at once, not retried", async (t, p) => {
+  const alice = await randomUser(t, "alice");
+  // A line break in the title cannot go into an email subject (header injection is refused).
+  const { id } = await notify(t.platform, alice.id, {
+    category: "system",
+    template: "system.announcement",
+    data: { title: "Line one\nBcc: someone@example.test" },
+    dedupKey: "inject",
+  });
+  await p.advance(ESCALATION_SECONDS + 1);
+  await p.drain();
+  assert.equal(p.smtp.messages.length, 0);
+  assert.deepEqual((await deliveries(t, id)).map((d) => `${d.channel}:${d.status}`), ["email:failed"]);
+  const queued = await t.platform.db.query("select 1 from plaza.jobs where status = 'queued'");
+  assert.equal(queued.length, 0, "nothing left to retry");
+});

@@ -132,7 +132,7 @@ test("[phone] wrong codes count down; after 5 even the right one is refused", as
   assert.equal((await okJson(await confirm(t, alice, fresh))).phone, "+14155550100");
 });
 
-test("[phone] an expired code is refused with 410 and forgotten", async (t, p) => {
+test("[phone] an expired code is refused with 422 code_expired and forgotten", async (t, p) => {
   const alice = await randomUser(t, "alice");
   await okJson(await askCode(t, alice, "+14155550100"), 202);
   const code = lastCode(p.twilio, "+14155550100");
@@ -140,7 +140,7 @@ test("[phone] an expired code is refused with 410 and forgotten", async (t, p) =
     "update plaza.phone_verifications set expires_at = now() - interval '1 second' where user_id = $1",
     [alice.id],
   );
-  await errorJson(await confirm(t, alice, code), 410, "code_expired");
+  await errorJson(await confirm(t, alice, code), 422, "code_expired");
   assert.deepEqual(await phoneState(t, alice), {
     phone: null,
     sms_opt_in: false,

@@ -16,6 +16,8 @@ import { createQueue, type Job } from "./queue.ts";
 export interface JobContext {
   jobId: number;
   attempt: number;
+  /** True on the last attempt the job gets (a handler may then settle for less than success). */
+  final?: boolean;
   /** The slot a scheduled job fires for, when it is one. */
   slot?: string;
 }
@@ -79,6 +81,7 @@ export function createRunner(options: RunnerOptions) {
       await handler.run(parsed.data, {
         jobId: job.id,
         attempt: job.attempts,
+        final: job.attempts >= job.maxAttempts,
         slot: typeof slot === "string" ? slot : undefined,
       });
       await queue.complete(job, node);

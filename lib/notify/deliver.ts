@@ -11,7 +11,7 @@ import type { Db } from "../db/port.ts";
 import type { Jobs } from "../jobs/port.ts";
 import type { Logger } from "../log.ts";
 import { DELIVER_JOB } from "./notify.ts";
-import { type OutboxResult, sendEmail, sendText } from "./outbox.ts";
+import { type OutboxResult, RetryableDeliveryError, sendEmail, sendText } from "./outbox.ts";
 import { type Channel, CHANNELS, loadPreferences, quietUntil } from "./preferences.ts";
 import type { VapidKeys } from "./push.ts";
 import { type Category, emailFor, smsFor } from "./templates.ts";
@@ -51,15 +51,27 @@ type Attempt = {
 
 const baseUrl = (config: Config) => config.publicUrl ?? `http://localhost:${config.port}`;
 
-async function logDelivery(db: Db, n: NotificationRow, channel: Channel, a: Attempt) {
+/**
+ * Claims the channel for this notification before anything is sent: only the run that inserts the
+ * `sending` row sends, so concurrent or repeated runs (an expired claim, QStash delivering twice)
+ * never send twice. A crash after the claim loses that one attempt rather than repeating it.
+ */
+async function claimChannel(db: Db, n: NotificationRow, channel: Channel): Promise<number | null> {
+  const [row] = await db.query<{ id: string | number }>(
+    `insert into plaza.deliveries (notification_id, user_id, channel, provider, status)
+     values ($1, $2, $3, '', 'sending')
+     on conflict (notification_id, channel) do nothing returning id`,
+    [n.id, n.user_id, channel],
+  );
+  return row ? Number(row.id) : null;
+}
+
+async function logDelivery(db: Db, id: number, a: Attempt) {
   await db.query(
-    `insert into plaza.deliveries (notification_id, user_id, channel, provider, provider_id, status, cost_micros, cost_unit, error)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-     on conflict (notification_id, channel) do nothing`,
+    `update plaza.deliveries set provider = $2, provider_id = $3, status = $4, cost_micros = $5, cost_unit = $6,
+       error = $7, updated_at = now() where id = $1`,
     [
-      n.id,
-      n.user_id,
-      channel,
+      id,
       a.provider,
       a.providerId ?? null,
       a.status,
@@ -132,6 +144,7 @@ export async function deliverNotification(
   notificationId: number,
   from: number,
   afterQuiet = false,
+  finalAttempt = false,
 ): Promise<void> {
   const now = deps.now?.() ?? new Date();
   const [n] = await deps.db.query<NotificationRow>(
@@ -167,13 +180,27 @@ export async function deliverNotification(
       await enqueueRung(rung, quiet, true);
       return;
     }
-    const [done] = await deps.db.query(
-      "select 1 from plaza.deliveries where notification_id = $1 and channel = $2",
-      [notificationId, channel],
-    );
-    if (!done) {
-      const result = await attempt(deps, n, channel, to);
-      await logDelivery(deps.db, n, channel, result);
+    const claim = await claimChannel(deps.db, n, channel);
+    if (claim !== null) {
+      let result: Attempt;
+      try {
+        result = await attempt(deps, n, channel, to);
+      } catch (err) {
+        if (err instanceof RetryableDeliveryError && !finalAttempt) {
+          // Give the claim back so the job's retry can send.
+          await deps.db.query("delete from plaza.deliveries where id = $1 and status = 'sending'", [claim]);
+          throw err;
+        }
+        // Out of retries, or an error no retry can fix: record it and go on to the next rung.
+        const message = err instanceof Error ? err.message : String(err);
+        result = {
+          status: "failed",
+          provider: channel === "push" ? "webpush" : channel,
+          error: message.slice(0, 1000),
+        };
+        deps.log.error("notification delivery failed", { notification_id: notificationId, channel, err });
+      }
+      await logDelivery(deps.db, claim, result);
       deps.log.info("notification delivered", {
         notification_id: notificationId,
         channel,

@@ -165,11 +165,21 @@ export async function notifyMany(
       ],
     );
     created += rows.length;
-    await Promise.all(rows.map(async (r) => {
-      await deps.jobs.enqueue(DELIVER_JOB, { notification_id: Number(r.id), from: 0 }, {
-        dedupId: `notify:${r.id}:0`,
-      });
-    }));
+    // Every row of the batch, not only the new ones: a repeat call completes queueing that failed
+    // the first time (the dedup ids absorb the rest). Fifty at a time keeps QStash within limits.
+    const all = await deps.db.query<{ id: string | number }>(
+      "select id from public.notifications where dedup_key = $1 and user_id = any($2::uuid[])",
+      [input.dedupKey, batch],
+    );
+    for (let j = 0; j < all.length; j += 50) {
+      await Promise.all(
+        all.slice(j, j + 50).map(async (r) => {
+          await deps.jobs.enqueue(DELIVER_JOB, { notification_id: Number(r.id), from: 0 }, {
+            dedupId: `notify:${r.id}:0`,
+          });
+        }),
+      );
+    }
     await deps.publisher.broadcast(rows.map((r) => ({
       topic: `user:${r.user_id}`,
       event: "notification",

@@ -104,11 +104,12 @@ export async function sendEmail(
     return { ...base, provider: "smtp", providerId: sent.messageId, status: "sent", error: null };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    if (err instanceof SmtpError && !err.retryable) {
+    // A refusal (5xx), or a message the client will never send (a TypeError for a bad header), is final.
+    if (!(err instanceof SmtpError) || !err.retryable) {
       await mark(deps.db, outboxId, "failed", null, message);
-      deps.log.warn("email refused by the SMTP server", {
+      deps.log.warn("email not sent", {
         outbox_id: outboxId,
-        code: err.code,
+        code: err instanceof SmtpError ? err.code : null,
         err: message,
       });
       return { ...base, provider: "smtp", providerId: null, status: "failed", error: message };

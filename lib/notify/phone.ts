@@ -4,9 +4,9 @@
  */
 import { sha256Hex } from "../hash.ts";
 import type { Db, Queryable } from "../db/port.ts";
-import { AppError, conflict, unprocessable } from "../errors.ts";
+import { AppError, conflict, serviceUnavailable, unprocessable } from "../errors.ts";
 import type { OutboxDeps } from "./outbox.ts";
-import { sendText } from "./outbox.ts";
+import { RetryableDeliveryError, sendText } from "./outbox.ts";
 
 const CODE_TTL_MINUTES = 10;
 const MAX_TRIES = 5;
@@ -29,14 +29,29 @@ export async function startPhoneVerification(deps: OutboxDeps, userId: string, p
        expires_at = excluded.expires_at, attempts = 0, created_at = now()`,
     [userId, phone, await codeHash(userId, phone, code), CODE_TTL_MINUTES],
   );
-  const sent = await sendText(
-    deps,
-    { to: phone, text: `Your Plaza code is ${code}. It expires in ${CODE_TTL_MINUTES} minutes.` },
-    { userId },
-  );
+  let sent;
+  try {
+    sent = await sendText(
+      deps,
+      { to: phone, text: `Your Plaza code is ${code}. It expires in ${CODE_TTL_MINUTES} minutes.` },
+      { userId },
+    );
+  } catch (err) {
+    if (err instanceof RetryableDeliveryError) {
+      // Never sent, and never to be sent (the person asks again): keep no usable code.
+      await deps.db.query(
+        `update plaza.outbox set text_body = replace(text_body, $2, '••••••'), status = 'failed'
+         where user_id = $1 and channel = 'sms' and notification_id is null and status = 'stored'
+           and strpos(text_body, $2) > 0`,
+        [userId, code],
+      );
+      throw serviceUnavailable("Texts cannot be sent right now. Try again in a minute.", 60);
+    }
+    throw err;
+  }
   // Once the provider has it, the outbox keeps no usable code (without a provider the outbox is how
   // the code reaches the person in development, so it stays).
-  if (sent.status === "sent") {
+  if (sent.status !== "stored") {
     await deps.db.query(
       "update plaza.outbox set text_body = replace(text_body, $2, '••••••') where id = $1",
       [
@@ -44,6 +59,12 @@ export async function startPhoneVerification(deps: OutboxDeps, userId: string, p
         code,
       ],
     );
+  }
+  if (sent.status === "failed") {
+    throw unprocessable("That number cannot receive texts.", [{
+      path: "phone",
+      message: sent.error ?? "Refused.",
+    }]);
   }
 }
 
@@ -64,7 +85,11 @@ export async function confirmPhoneVerification(
     if (!v) throw unprocessable("Ask for a code first.", [{ path: "code", message: "No code was sent." }]);
     if (v.expired) {
       await tx.query("delete from plaza.phone_verifications where user_id = $1", [userId]);
-      return { refusal: new AppError(410, "code_expired", "The code has expired. Ask for a new one.") };
+      return {
+        refusal: new AppError(422, "code_expired", "The code has expired. Ask for a new one.", [
+          { path: "code", message: "Expired." },
+        ]),
+      };
     }
     if (v.attempts >= MAX_TRIES) {
       throw new AppError(429, "too_many_attempts", "Too many wrong codes. Ask for a new one.", undefined, {

@@ -90,15 +90,16 @@ export async function savePreferences(
   });
 }
 
-/** Minutes since local midnight of `at` in `timeZone`. */
+/** Minutes since local midnight of `at` in `timeZone` (UTC when the zone is unknown). */
 function localMinutes(at: Date, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat("en-GB", {
-    timeZone,
-    hour: "2-digit",
-    minute: "2-digit",
-    hourCycle: "h23",
-  })
-    .formatToParts(at);
+  const options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" } as const;
+  let format: Intl.DateTimeFormat;
+  try {
+    format = new Intl.DateTimeFormat("en-GB", { ...options, timeZone });
+  } catch {
+    format = new Intl.DateTimeFormat("en-GB", { ...options, timeZone: "UTC" });
+  }
+  const parts = format.formatToParts(at);
   const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
   return get("hour") * 60 + get("minute");
 }
@@ -118,7 +119,14 @@ export function quietUntil(settings: NotificationSettings, now = new Date()): Da
   const inside = start < end ? local >= start && local < end : local >= start || local < end;
   if (!inside) return null;
   const wait = (end - local + 1440) % 1440;
-  const until = new Date(now.getTime() + wait * 60_000);
+  let until = new Date(now.getTime() + wait * 60_000);
   until.setUTCSeconds(0, 0);
+  // A daylight-saving change inside the window shifts the local clock: correct the instant until
+  // its local time is the end of the window (at most two steps).
+  for (let i = 0; i < 2; i++) {
+    const off = (end - localMinutes(until, settings.timezone) + 1440) % 1440;
+    if (off === 0) break;
+    until = new Date(until.getTime() + (off > 720 ? off - 1440 : off) * 60_000);
+  }
   return until;
 }

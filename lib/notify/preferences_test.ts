@@ -43,3 +43,26 @@ Deno.test("[templates] every channel says the same thing, escaped and bounded", 
   assert.throws(() => renderTemplate("system.announcement", { title: "x", url: "https://evil.example" }));
   assert.throws(() => renderTemplate("system.announcement", { title: "x", url: "//evil.example" }));
 });
+
+Deno.test("[preferences] quiet hours end at the local end time across daylight-saving changes", () => {
+  const paris = { timezone: "Europe/Paris", quietStart: "22:00", quietEnd: "07:00" };
+  // Night of 2025-10-25/26: clocks go back at 03:00; 07:00 local is 06:00 UTC.
+  assert.equal(
+    quietUntil(paris, new Date("2025-10-25T20:30:00Z"))?.toISOString(),
+    "2025-10-26T06:00:00.000Z",
+  );
+  // Night of 2026-03-28/29: clocks go forward at 02:00; 07:00 local is 05:00 UTC.
+  assert.equal(
+    quietUntil(paris, new Date("2026-03-28T21:30:00Z"))?.toISOString(),
+    "2026-03-29T05:00:00.000Z",
+  );
+  // An unknown zone (written around the API) is read as UTC rather than failing every delivery.
+  assert.equal(
+    quietUntil(
+      { timezone: "Not/AZone", quietStart: "22:00", quietEnd: "07:00" },
+      new Date("2026-01-01T23:00:00Z"),
+    )
+      ?.toISOString(),
+    "2026-01-02T07:00:00.000Z",
+  );
+});

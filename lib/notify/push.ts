@@ -167,6 +167,33 @@ export async function sendPush(
       ? { ok: true, status: response.status, messageId: location }
       : { ok: true, status: response.status };
   }
-  const text = (await response.text().catch(() => "")).slice(0, 300);
+  const text = (await readSome(response, 1024)).slice(0, 300);
   return failure(response.status, `push service answered ${response.status}${text ? `: ${text}` : ""}`);
+}
+
+/** At most `limit` bytes of a response body, as text (a hostile endpoint cannot make us read more). */
+async function readSome(response: Response, limit: number): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
+  } catch {
+    // a broken body is as good as an empty one here
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length;
+  }
+  return new TextDecoder().decode(all.subarray(0, limit));
 }

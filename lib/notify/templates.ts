@@ -24,7 +24,7 @@ interface Template<S extends z.ZodType = z.ZodType> {
 }
 
 const define = <S extends z.ZodType>(t: Template<S>) => t as unknown as Template;
-const path = z.string().regex(/^\/(?!\/)[^\s]*$/, "Use a path inside Plaza, like /chat.").max(500);
+const path = z.string().regex(/^\/(?![\/\\])[^\s\\]*$/, "Use a path inside Plaza, like /chat.").max(500);
 
 /** Every template by name. */
 export const templates: Record<string, Template> = {

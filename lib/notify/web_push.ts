@@ -8,7 +8,7 @@ import type { Config } from "../config.ts";
 import type { Db } from "../db/port.ts";
 import type { Logger } from "../log.ts";
 import { RetryableDeliveryError } from "./outbox.ts";
-import { generateVapidKeys, sendPush, type VapidKeys } from "./push.ts";
+import { generateVapidKeys, MAX_PUSH_PAYLOAD_BYTES, sendPush, type VapidKeys } from "./push.ts";
 
 /** The VAPID subject: VAPID_SUBJECT, else a mailto: at the public host. */
 function subjectFor(config: Config): string {
@@ -68,16 +68,22 @@ export async function pushToUser(
   const outcome: PushOutcome = { devices: subs.length, sent: 0, removed: 0, messageId: null, error: null };
   if (!subs.length) return outcome;
   const vapid = await deps.vapid();
-  const payload = JSON.stringify(message);
+  const payload = fitPayload(message);
   let retryable = 0;
   const errors: string[] = [];
   await Promise.all(subs.map(async (s) => {
-    const res = await sendPush(
-      { endpoint: s.endpoint, keys: { p256dh: s.p256dh, auth: s.auth } },
-      payload,
-      vapid,
-      { ttlSeconds: 24 * 3600, urgency: options.urgency ?? "normal", topic: `n${message.notification_id}` },
-    );
+    let res: Awaited<ReturnType<typeof sendPush>>;
+    try {
+      res = await sendPush(
+        { endpoint: s.endpoint, keys: { p256dh: s.p256dh, auth: s.auth } },
+        payload,
+        vapid,
+        { ttlSeconds: 24 * 3600, urgency: options.urgency ?? "normal", topic: `n${message.notification_id}` },
+      );
+    } catch (err) {
+      // A subscription the library cannot encrypt for (corrupt keys): that device only fails.
+      res = { ok: false, status: 0, gone: false, retryable: false, error: String(err) };
+    }
     if (res.ok) {
       outcome.sent++;
       outcome.messageId ??= res.messageId ?? null;
@@ -101,4 +107,21 @@ export async function pushToUser(
   // Retry only when nothing got through and some device may still take it.
   if (outcome.sent === 0 && retryable > 0) throw new RetryableDeliveryError(`push: ${outcome.error}`);
   return outcome;
+}
+
+/** The message as JSON within the push size limit: the body, then the title, shortened as needed. */
+export function fitPayload(message: PushMessage): string {
+  const size = (m: PushMessage) => new TextEncoder().encode(JSON.stringify(m)).length;
+  let m = message;
+  for (const field of ["body", "title"] as const) {
+    let chars = [...m[field]];
+    while (size(m) > MAX_PUSH_PAYLOAD_BYTES && chars.length > 0) {
+      chars = chars.slice(
+        0,
+        Math.max(0, chars.length - Math.ceil((size(m) - MAX_PUSH_PAYLOAD_BYTES) / 3) - 1),
+      );
+      m = { ...m, [field]: chars.length ? `${chars.join("")}…` : "" };
+    }
+  }
+  return JSON.stringify(m);
 }

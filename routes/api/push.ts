@@ -19,16 +19,26 @@ import { readJson } from "../validate.ts";
 const MAX_DEVICES = 20;
 const subscribeRule = { name: "push-subscribe", limit: 30, windowSeconds: 3600 };
 
-const privateHost = (h: string) =>
-  isLocalHost(h) || /^(10\.|192\.168\.|169\.254\.|172\.(1[6-9]|2\d|3[01])\.|0\.|\[(fc|fd|fe80|::))/i.test(h);
+/** The push services browsers use (Chrome/Edge/Opera, Firefox, Safari, Windows). */
+const PUSH_HOSTS = [
+  /^fcm\.googleapis\.com$/,
+  /^android\.googleapis\.com$/,
+  /^([a-z0-9-]+\.)*push\.services\.mozilla\.com$/,
+  /^web\.push\.apple\.com$/,
+  /^([a-z0-9-]+\.)*notify\.windows\.com$/,
+];
 
-/** True when the server may post to `endpoint`. */
+/**
+ * True when the server may post to `endpoint`: https on a known push service; plain http to this
+ * machine only while Plaza itself runs on this machine (development and the tests' push service).
+ * A name check, not a DNS check: an allowlist of public services leaves no private address to reach.
+ */
 export function pushEndpointAllowed(endpoint: string, platform: Platform): boolean {
   const url = new URL(endpoint);
+  const host = url.hostname.replace(/\.+$/, "").toLowerCase(); // "localhost." is localhost too
+  if (url.protocol === "https:" && url.port === "" && PUSH_HOSTS.some((re) => re.test(host))) return true;
   const localServer = !platform.config.publicUrl || isLocalHost(new URL(platform.config.publicUrl).hostname);
-  if (localServer) return true; // the schema already allows http only for this machine
-  // "localhost." is localhost too: the fully qualified form ends with a dot.
-  return url.protocol === "https:" && !privateHost(url.hostname.replace(/\.+$/, ""));
+  return localServer && url.protocol === "http:" && (host === "127.0.0.1" || host === "localhost");
 }
 
 /** Push API routes. */

@@ -36,7 +36,11 @@ const CATEGORY_HINTS: Record<string, string> = {
 };
 const CHANNEL_LABELS: Record<string, string> = { push: "Push", sms: "Text", email: "Email" };
 
-const ZONES = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : ["UTC"];
+const ZONES = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
+
+/** The zone list, with UTC and the saved zone in it even where Intl's list has other names for them. */
+const zonesWith = (saved: string) =>
+  [...new Set(["UTC", saved, ...ZONES])].sort((a, b) => a.localeCompare(b));
 
 function SettingsForm({ prefs, error }: { prefs: Preferences; error?: string }) {
   const s = prefs.settings;
@@ -94,7 +98,9 @@ function SettingsForm({ prefs, error }: { prefs: Preferences; error?: string }) 
           <label class="field">
             Time zone
             <select name="timezone">
-              {ZONES.map((z) => <option key={z} value={z} selected={z === s.timezone}>{z}</option>)}
+              {zonesWith(s.timezone).map((z) => (
+                <option key={z} value={z} selected={z === s.timezone}>{z}</option>
+              ))}
             </select>
           </label>
         </div>
