@@ -15,5 +15,5 @@ export const notifyDeliver = (platform: Platform) =>
       after_quiet: z.boolean().optional(),
       slot: z.string().optional(),
     }),
-    run: (p) => deliverNotification(platform, p.notification_id, p.from, p.after_quiet),
+    run: (p, ctx) => deliverNotification(platform, p.notification_id, p.from, p.after_quiet, ctx.final),
   });
