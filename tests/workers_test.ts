@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { b64url, hmacKey, signJwt } from "@/lib/auth/jwt.ts";
+import { qstashSignature } from "./support/fake_qstash.ts";
 import { defineJob } from "@/lib/jobs/runner.ts";
 import { createLogger } from "@/lib/log.ts";
 import { loadConfig } from "@/lib/config.ts";
@@ -19,20 +19,8 @@ const ping = defineJob({
   },
 });
 
-async function sign(key: string, body: string, url: string, over: Record<string, unknown> = {}) {
-  const now = Math.floor(Date.now() / 1000);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body)));
-  return await signJwt(await hmacKey(key), {
-    iss: "Upstash",
-    sub: url,
-    iat: now,
-    nbf: now,
-    exp: now + 300,
-    jti: crypto.randomUUID(),
-    body: b64url(digest),
-    ...over,
-  });
-}
+const sign = (key: string, body: string, url: string, over: Record<string, unknown> = {}) =>
+  qstashSignature(key, url, body, over);
 
 Deno.test({
   name: "[workers] /workers/* runs only requests signed like QStash's, with the current or the next key",

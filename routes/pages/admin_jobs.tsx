@@ -14,7 +14,7 @@ import {
   retryJob,
 } from "@/lib/jobs/admin.ts";
 import { notFound } from "@/lib/errors.ts";
-import type { AppEnv } from "../env.ts";
+import type { AppEnv, Ctx } from "../env.ts";
 import { renderPage } from "../render.tsx";
 import { requireAdmin } from "../session.ts";
 import { check, readQuery } from "../validate.ts";
@@ -34,6 +34,21 @@ const LABELS: Record<JobState, string> = {
 };
 
 const when = (iso: string | null) => (iso ? iso.slice(0, 19).replace("T", " ") : "—");
+
+/** Retries or deletes the job named by the path (`/:state/:id/:action`); 404 when there is none. */
+async function applyJobAction(c: Ctx) {
+  const state = check(z.enum(["dead", "failed", "queued"]), c.req.param("state"), "state");
+  const id = check(idParam, c.req.param("id"), "job id");
+  const action = check(z.enum(["retry", "delete"]), c.req.param("action"), "action");
+  const { db } = c.var.platform;
+  const ok = action === "retry" && state !== "queued"
+    ? await retryJob(db, state, id)
+    : action === "delete"
+    ? await deleteJob(db, state, id)
+    : false;
+  if (!ok) throw notFound(`No ${state} job #${id} to ${action}.`);
+  return { state, id, action };
+}
 
 /** Admin job pages and API. */
 export const adminJobsPage = new Hono<AppEnv>()
@@ -153,16 +168,7 @@ export const adminJobsPage = new Hono<AppEnv>()
   })
   .post("/admin/jobs/:state/:id/:action", async (c) => {
     await requireAdmin(c);
-    const state = check(z.enum(["dead", "failed", "queued"]), c.req.param("state"), "state");
-    const id = check(idParam, c.req.param("id"), "job id");
-    const action = check(z.enum(["retry", "delete"]), c.req.param("action"), "action");
-    const { db } = c.var.platform;
-    const ok = action === "retry" && state !== "queued"
-      ? await retryJob(db, state, id)
-      : action === "delete"
-      ? await deleteJob(db, state, id)
-      : false;
-    if (!ok) throw notFound(`No ${state} job #${id} to ${action}.`);
+    const { state, id, action } = await applyJobAction(c);
     const message = action === "retry" ? `Job #${id} queued to run now.` : `Job #${id} deleted.`;
     return c.redirect(`/admin/jobs?state=${state}&done=${encodeURIComponent(message)}`, 303);
   })
@@ -179,15 +185,6 @@ export const adminJobsPage = new Hono<AppEnv>()
   })
   .post("/api/v1/admin/jobs/:state/:id/:action", async (c) => {
     await requireAdmin(c);
-    const state = check(z.enum(["dead", "failed", "queued"]), c.req.param("state"), "state");
-    const id = check(idParam, c.req.param("id"), "job id");
-    const action = check(z.enum(["retry", "delete"]), c.req.param("action"), "action");
-    const { db } = c.var.platform;
-    const ok = action === "retry" && state !== "queued"
-      ? await retryJob(db, state, id)
-      : action === "delete"
-      ? await deleteJob(db, state, id)
-      : false;
-    if (!ok) throw notFound(`No ${state} job #${id} to ${action}.`);
+    await applyJobAction(c);
     return c.json({ ok: true });
   });
