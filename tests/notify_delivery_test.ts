@@ -2,10 +2,7 @@ import assert from "node:assert/strict";
 import { notify } from "@/lib/notify/notify.ts";
 import type { TestContext } from "./support/app.ts";
 import { json, randomUser, type TestUser } from "./support/factories.ts";
-import { ESCALATION_SECONDS, withNotifications } from "./support/notify.ts";
-
-const test = (name: string, fn: Parameters<typeof withNotifications>[0], env?: Record<string, string>) =>
-  Deno.test({ name, sanitizeOps: false, sanitizeResources: false, fn: () => withNotifications(fn, env) });
+import { ESCALATION_SECONDS, notifyTest as test } from "./support/notify.ts";
 
 async function subscribe(t: TestContext, user: TestUser, subscription: unknown) {
   const res = await t.request("/api/v1/push/subscriptions", json("POST", { subscription }, user.bearer));

@@ -8,29 +8,8 @@ import { createPlatform } from "@/lib/platform.ts";
 import { createApp } from "@/routes/app.ts";
 import { appTest, ORIGIN, type TestContext, testIslands } from "./support/app.ts";
 import { browser, json, randomUser, type TestUser } from "./support/factories.ts";
-import { withNotifications } from "./support/notify.ts";
+import { errorJson, notifyTest as test, okJson } from "./support/notify.ts";
 import { startPushService } from "./support/push_service.ts";
-
-const test = (name: string, fn: Parameters<typeof withNotifications>[0], env?: Record<string, string>) =>
-  Deno.test({ name, sanitizeOps: false, sanitizeResources: false, fn: () => withNotifications(fn, env) });
-
-/** Checks a JSON success answer and returns its body. */
-async function okJson(res: Response, status = 200) {
-  assert.equal(res.status, status, await res.clone().text());
-  assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
-  return await res.json();
-}
-
-/** Checks an error answer has DESIGN section 6's shape, and returns `error`. */
-async function errorJson(res: Response, status: number, code?: string) {
-  assert.equal(res.status, status, await res.clone().text());
-  assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
-  const { error } = await res.json();
-  assert.equal(typeof error?.code, "string");
-  assert.equal(typeof error?.message, "string");
-  if (code) assert.equal(error.code, code);
-  return error;
-}
 
 const subscribe = (t: TestContext, user: TestUser, subscription: unknown, headers = user.bearer) =>
   t.request("/api/v1/push/subscriptions", json("POST", { subscription }, headers));
