@@ -5,8 +5,7 @@
  */
 import { useSignal } from "@preact/signals";
 import { useEffect, useRef } from "preact/hooks";
-import type { RealtimeChannel } from "@supabase/realtime-js";
-import { realtimeClient } from "@/lib/client/realtime.ts";
+import { joinChannel, realtimeClient } from "@/lib/client/realtime.ts";
 
 /** Props: the realtime config and whose bell it is. */
 export interface NotificationBellProps {
@@ -94,40 +93,26 @@ export default function NotificationBell({ supabaseUrl, supabaseAnonKey, userId 
     refreshCount();
     bindPushToThisUser(userId);
     const { client } = realtimeClient({ supabaseUrl, supabaseAnonKey });
-    let channel: RealtimeChannel | undefined;
-    let cancelled = false;
-    let retry: ReturnType<typeof setTimeout> | undefined;
-    let attempt = 0;
-    const join = async () => {
-      await client.setAuth();
-      if (cancelled) return;
-      const ch = client.channel(`user:${userId}`, { config: { private: true } });
-      channel = ch;
-      ch.on("broadcast", { event: "notification" }, ({ payload }) => {
-        unread.value = payload.unread ?? (unread.value ?? 0) + 1;
-        const n = payload.notification as Item | undefined;
-        if (n && items.value) items.value = [{ ...n, read_at: null }, ...items.value].slice(0, 8);
-      });
-      ch.on("broadcast", { event: "notifications_read" }, ({ payload }) => {
-        unread.value = payload.unread;
-        const ids = new Set<number>(payload.ids ?? []);
-        if (items.value) {
-          items.value = items.value.map((i) =>
-            ids.has(i.id) ? { ...i, read_at: new Date().toISOString() } : i
-          );
-        }
-      });
-      ch.subscribe((s) => {
-        if (s === "SUBSCRIBED") {
-          attempt = 0;
-          refreshCount(); // whatever happened while we were away
-        }
-        if ((s === "CLOSED" || s === "CHANNEL_ERROR") && !cancelled) {
-          retry = setTimeout(join, Math.min(30_000, 1000 * 2 ** attempt++));
-        }
-      });
-    };
-    join();
+    const leave = joinChannel(client, `user:${userId}`, {
+      setup(ch) {
+        ch.on("broadcast", { event: "notification" }, ({ payload }) => {
+          unread.value = payload.unread ?? (unread.value ?? 0) + 1;
+          const n = payload.notification as Item | undefined;
+          if (n && items.value) items.value = [{ ...n, read_at: null }, ...items.value].slice(0, 8);
+        });
+        ch.on("broadcast", { event: "notifications_read" }, ({ payload }) => {
+          unread.value = payload.unread;
+          const ids = new Set<number>(payload.ids ?? []);
+          if (items.value) {
+            items.value = items.value.map((i) =>
+              ids.has(i.id) ? { ...i, read_at: new Date().toISOString() } : i
+            );
+          }
+        });
+      },
+      // Whatever happened while we were away.
+      onStatus: (status) => status === "SUBSCRIBED" && refreshCount(),
+    });
     const onDoc = (e: MouseEvent) => {
       if (open.value && root.current && !root.current.contains(e.target as Node)) open.value = false;
     };
@@ -137,9 +122,7 @@ export default function NotificationBell({ supabaseUrl, supabaseAnonKey, userId 
     document.addEventListener("click", onDoc);
     document.addEventListener("keydown", onKey);
     return () => {
-      cancelled = true;
-      clearTimeout(retry);
-      if (channel) client.removeChannel(channel);
+      leave();
       document.removeEventListener("click", onDoc);
       document.removeEventListener("keydown", onKey);
     };

@@ -4,8 +4,7 @@
  */
 import { useSignal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
-import type { RealtimeChannel } from "@supabase/realtime-js";
-import { realtimeClient, stateFromStatus } from "@/lib/client/realtime.ts";
+import { joinChannel, realtimeClient, stateFromStatus } from "@/lib/client/realtime.ts";
 
 /** Props: the client configuration and who this member is. */
 export interface OnlineMembersProps {
@@ -27,45 +26,26 @@ export default function OnlineMembers({ supabaseUrl, supabaseAnonKey, me }: Onli
 
   useEffect(() => {
     const { client } = realtimeClient({ supabaseUrl, supabaseAnonKey });
-    let channel: RealtimeChannel | undefined;
-    let cancelled = false;
-    let retry: ReturnType<typeof setTimeout> | undefined;
-    let attempt = 0;
-
-    const join = async () => {
-      await client.setAuth();
-      if (cancelled) return;
-      const ch = client.channel("online", { config: { private: true, presence: { key: me.id } } });
-      channel = ch;
-      ch.on("presence", { event: "sync" }, () => {
-        // The server stamps user_id into every meta from the tracker's token: keys can be spoofed, ids cannot.
-        const byUser = new Map<string, Present>();
-        for (const metas of Object.values(ch.presenceState<{ name?: string; user_id?: string }>())) {
-          const meta = metas[0];
-          if (meta?.user_id) byUser.set(meta.user_id, { id: meta.user_id, name: meta.name ?? "Someone" });
-        }
-        online.value = [...byUser.values()]
-          .sort((a, b) => (a.id === me.id ? -1 : b.id === me.id ? 1 : a.name.localeCompare(b.name)));
-      });
-      ch.subscribe((s) => {
-        status.value = stateFromStatus(s);
-        if (s === "SUBSCRIBED") {
-          attempt = 0;
-          ch.track({ name: me.name });
-        }
-        // The client does not rejoin a channel the server closed: join anew after a growing pause.
-        if (s === "CLOSED" && !cancelled) {
-          status.value = "reconnecting";
-          retry = setTimeout(join, Math.min(30_000, 1000 * 2 ** attempt++));
-        }
-      });
-    };
-    join();
-    return () => {
-      cancelled = true;
-      clearTimeout(retry);
-      if (channel) client.removeChannel(channel);
-    };
+    return joinChannel(client, "online", {
+      config: { presence: { key: me.id } },
+      setup(ch) {
+        ch.on("presence", { event: "sync" }, () => {
+          // The server stamps user_id into every meta from the tracker's token: keys can be spoofed, ids cannot.
+          const byUser = new Map<string, Present>();
+          for (const metas of Object.values(ch.presenceState<{ name?: string; user_id?: string }>())) {
+            const meta = metas[0];
+            if (meta?.user_id) byUser.set(meta.user_id, { id: meta.user_id, name: meta.name ?? "Someone" });
+          }
+          online.value = [...byUser.values()]
+            .sort((a, b) => (a.id === me.id ? -1 : b.id === me.id ? 1 : a.name.localeCompare(b.name)));
+        });
+      },
+      onStatus(s, ch) {
+        // A closed channel is joined anew by joinChannel: until then, we are reconnecting.
+        status.value = s === "CLOSED" ? "reconnecting" : stateFromStatus(s);
+        if (s === "SUBSCRIBED") ch.track({ name: me.name });
+      },
+    });
   }, []);
 
   const count = online.value.length;

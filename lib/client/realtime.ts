@@ -7,7 +7,7 @@
  * storage clients the pages do not use: about 19 KB instead of 60 KB gzipped.
  */
 import { type Signal, signal } from "@preact/signals";
-import { RealtimeClient } from "@supabase/realtime-js";
+import { type RealtimeChannel, RealtimeClient } from "@supabase/realtime-js";
 
 /** Where and with which public key to connect (`GET /api/v1/client-config`, also passed as island props). */
 export interface ClientConfig {
@@ -71,4 +71,46 @@ export function stateFromStatus(status: string): ConnectionState {
   if (status === "SUBSCRIBED") return "online";
   if (status === "CLOSED") return "offline";
   return "reconnecting";
+}
+
+/** How {@link joinChannel} sets up and follows a channel. */
+export interface JoinOptions {
+  /** Channel config besides `private: true` (presence key, …). */
+  config?: Record<string, unknown>;
+  /** Registers the channel's listeners; called for every (re)join. */
+  setup(channel: RealtimeChannel): void;
+  /** Each subscription status, with the channel it is about. */
+  onStatus?(status: string, channel: RealtimeChannel): void;
+}
+
+/**
+ * Joins the private channel `topic` with a fresh token, and joins anew after the server closed it
+ * (the client does not rejoin a closed channel) after a growing pause, up to 30 s.
+ * Returns the function that leaves for good.
+ */
+export function joinChannel(client: RealtimeClient, topic: string, options: JoinOptions): () => void {
+  let channel: RealtimeChannel | undefined;
+  let cancelled = false;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  let attempt = 0;
+  const join = async () => {
+    await client.setAuth();
+    if (cancelled) return;
+    const ch = client.channel(topic, { config: { ...options.config, private: true } });
+    channel = ch;
+    options.setup(ch);
+    ch.subscribe((status) => {
+      if (status === "SUBSCRIBED") attempt = 0;
+      options.onStatus?.(status, ch);
+      if (status === "CLOSED" && !cancelled) {
+        retry = setTimeout(join, Math.min(30_000, 1000 * 2 ** attempt++));
+      }
+    });
+  };
+  join();
+  return () => {
+    cancelled = true;
+    clearTimeout(retry);
+    if (channel) client.removeChannel(channel);
+  };
 }
