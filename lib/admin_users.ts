@@ -2,6 +2,7 @@
 import type { Role } from "./auth/service.ts";
 import { asUser, type Claims } from "./db/as_user.ts";
 import type { Db } from "./db/port.ts";
+import { isoOrNull } from "./dates.ts";
 
 /** A user as the admin list shows it. */
 export interface AdminUserRow {
@@ -12,8 +13,6 @@ export interface AdminUserRow {
   created_at: string;
   last_sign_in_at: string | null;
 }
-
-const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
 
 /** Users ordered by email, after the `after` email (keyset), at most `limit`. */
 export async function listUsers(
@@ -35,8 +34,8 @@ export async function listUsers(
     email: r.email as string,
     name: r.name as string | null,
     role: r.role as Role,
-    created_at: iso(r.created_at)!,
-    last_sign_in_at: iso(r.last_sign_in_at),
+    created_at: isoOrNull(r.created_at)!,
+    last_sign_in_at: isoOrNull(r.last_sign_in_at),
   }));
 }
 

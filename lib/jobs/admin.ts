@@ -5,6 +5,7 @@
  */
 import type { Db } from "../db/port.ts";
 import { createQueue } from "./queue.ts";
+import { isoOrNull } from "../dates.ts";
 
 /** The states the page filters by. */
 export const JOB_STATES = ["queued", "running", "failed", "dead", "done"] as const;
@@ -25,8 +26,6 @@ export interface JobView {
   created_at: string;
   finished_at: string | null;
 }
-
-const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
 
 /** Counts per state. */
 export async function jobCounts(db: Db): Promise<Record<JobState, number>> {
@@ -77,10 +76,10 @@ export async function listJobs(
     attempts: Number(r.attempts),
     max_attempts: r.max_attempts === null ? null : Number(r.max_attempts),
     dedup_id: (r.dedup_id as string | null) ?? null,
-    run_at: iso(r.run_at),
+    run_at: isoOrNull(r.run_at),
     last_error: (r.last_error as string | null) ?? null,
-    created_at: iso(r.created_at)!,
-    finished_at: iso(r.finished_at),
+    created_at: isoOrNull(r.created_at)!,
+    finished_at: isoOrNull(r.finished_at),
   }));
 }
 
@@ -93,8 +92,8 @@ export async function listSchedules(db: Db) {
     name: r.name as string,
     cron: r.cron as string,
     timezone: r.timezone as string,
-    next_run_at: iso(r.next_run_at)!,
-    last_run_at: iso(r.last_run_at),
+    next_run_at: isoOrNull(r.next_run_at)!,
+    last_run_at: isoOrNull(r.last_run_at),
   }));
 }
 

@@ -1,7 +1,6 @@
 /** Admin reads of the outbox and the delivery log (server-side; routes check the admin first). */
 import type { Db } from "../db/port.ts";
-
-const iso = (v: unknown) => (v ? new Date(v as string).toISOString() : null);
+import { isoOrNull } from "../dates.ts";
 
 /** An outbox message. */
 export interface OutboxView {
@@ -30,8 +29,8 @@ const toOutbox = (r: Record<string, unknown>): OutboxView => ({
   provider_id: (r.provider_id as string | null) ?? null,
   error: (r.error as string | null) ?? null,
   notification_id: r.notification_id === null ? null : Number(r.notification_id),
-  created_at: iso(r.created_at)!,
-  sent_at: iso(r.sent_at),
+  created_at: isoOrNull(r.created_at)!,
+  sent_at: isoOrNull(r.sent_at),
 });
 
 /** Newest outbox messages, optionally of one channel. */
@@ -71,6 +70,6 @@ export async function listDeliveries(db: Db, opts: { before?: number; limit: num
     cost_micros: r.cost_micros === null ? null : Number(r.cost_micros),
     cost_unit: (r.cost_unit as string | null) ?? null,
     error: (r.error as string | null) ?? null,
-    created_at: iso(r.created_at)!,
+    created_at: isoOrNull(r.created_at)!,
   }));
 }

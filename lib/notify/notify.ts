@@ -4,6 +4,7 @@
  * Calling it again with the same dedup key notifies nobody twice but completes a delivery whose
  * queueing failed the first time.
  */
+import { isoOrNull } from "../dates.ts";
 import type { Db } from "../db/port.ts";
 import type { Jobs } from "../jobs/port.ts";
 import type { Logger } from "../log.ts";
@@ -58,8 +59,8 @@ export function toNotificationView(r: Record<string, unknown>): NotificationView
     url: (r.url as string | null) ?? null,
     data: r.data,
     critical: r.critical as boolean,
-    created_at: new Date(r.created_at as string).toISOString(),
-    read_at: r.read_at ? new Date(r.read_at as string).toISOString() : null,
+    created_at: isoOrNull(r.created_at)!,
+    read_at: isoOrNull(r.read_at),
   };
 }
 

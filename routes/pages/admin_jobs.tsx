@@ -18,6 +18,7 @@ import type { AppEnv, Ctx } from "../env.ts";
 import { renderPage } from "../render.tsx";
 import { requireAdmin } from "../session.ts";
 import { check, readQuery } from "../validate.ts";
+import { shortUtc } from "@/lib/dates.ts";
 
 const PAGE = 50;
 const listQuery = z.strictObject({
@@ -32,8 +33,6 @@ const LABELS: Record<JobState, string> = {
   dead: "Dead letters",
   done: "Done (7 days)",
 };
-
-const when = (iso: string | null) => (iso ? iso.slice(0, 19).replace("T", " ") : "—");
 
 /** Retries or deletes the job named by the path (`/:state/:id/:action`); 404 when there is none. */
 async function applyJobAction(c: Ctx) {
@@ -109,7 +108,9 @@ export const adminJobsPage = new Hono<AppEnv>()
                           {j.dedup_id && <span class="hint">dedup {j.dedup_id}</span>}
                         </td>
                         <td>{j.attempts}{j.max_attempts ? ` / ${j.max_attempts}` : ""}</td>
-                        <td>{when(j.state === "dead" || j.state === "done" ? j.finished_at : j.run_at)}</td>
+                        <td>
+                          {shortUtc(j.state === "dead" || j.state === "done" ? j.finished_at : j.run_at)}
+                        </td>
                         <td class="error-cell">{j.last_error ?? ""}</td>
                         <td class="actions">
                           {(j.state === "dead" || j.state === "failed") && (
@@ -154,8 +155,8 @@ export const adminJobsPage = new Hono<AppEnv>()
                       <code>{s.cron}</code>
                     </td>
                     <td>{s.timezone}</td>
-                    <td>{when(s.next_run_at)}</td>
-                    <td>{when(s.last_run_at)}</td>
+                    <td>{shortUtc(s.next_run_at)}</td>
+                    <td>{shortUtc(s.last_run_at)}</td>
                   </tr>
                 ))}
               </tbody>

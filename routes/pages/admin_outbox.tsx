@@ -11,13 +11,13 @@ import type { AppEnv } from "../env.ts";
 import { renderPage } from "../render.tsx";
 import { requireAdmin } from "../session.ts";
 import { check, readQuery } from "../validate.ts";
+import { shortUtc } from "@/lib/dates.ts";
 
 const PAGE = 50;
 const listQuery = z.strictObject({
   channel: z.enum(["email", "sms"]).optional(),
   before: z.coerce.number().int().positive().optional(),
 });
-const when = (iso: string | null) => (iso ? iso.slice(0, 19).replace("T", " ") : "—");
 const money = (micros: number | null, unit: string | null) =>
   micros === null ? "" : `${(micros / 1_000_000).toFixed(4)} ${unit ?? ""}`.trim();
 
@@ -64,7 +64,7 @@ export const adminOutboxPage = new Hono<AppEnv>()
                 <tbody>
                   {messages.map((m) => (
                     <tr key={m.id}>
-                      <td>{when(m.created_at)}</td>
+                      <td>{shortUtc(m.created_at)}</td>
                       <td>
                         <span class="badge">{m.channel}</span> {m.recipient}
                       </td>
@@ -109,7 +109,7 @@ export const adminOutboxPage = new Hono<AppEnv>()
                 <tbody>
                   {deliveries.map((d) => (
                     <tr key={d.id}>
-                      <td>{when(d.created_at)}</td>
+                      <td>{shortUtc(d.created_at)}</td>
                       <td>#{d.notification_id} {d.title}</td>
                       <td>
                         {d.channel} <span class="hint">{d.provider}</span>
@@ -154,7 +154,7 @@ export const adminOutboxPage = new Hono<AppEnv>()
           <dt>Status</dt>
           <dd>{m.status}{m.provider_id && ` (${m.provider_id})`}</dd>
           <dt>Created</dt>
-          <dd>{when(m.created_at)}</dd>
+          <dd>{shortUtc(m.created_at)}</dd>
           {m.error && (
             <>
               <dt>Error</dt>
