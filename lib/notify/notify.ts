@@ -146,15 +146,15 @@ export async function notifyMany(
 ): Promise<{ created: number }> {
   const rendered = renderTemplate(input.template, input.data);
   let created = 0;
+  // Every in-app row first (one insert per 1,000), with its broadcast: the bells update at once.
   for (let i = 0; i < userIds.length; i += 1000) {
-    const batch = userIds.slice(i, i + 1000);
-    const rows = await deps.db.query<Record<string, unknown> & { id: string | number; user_id: string }>(
+    const rows = await deps.db.query<Record<string, unknown> & { user_id: string }>(
       `insert into public.notifications (user_id, category, template, title, body, url, data, dedup_key, critical)
        select u, $2, $3, $4, $5, $6, $7::text::jsonb, $8, $9 from unnest($1::uuid[]) as u
        on conflict (user_id, dedup_key) do nothing
        returning ${NOTIFICATION_COLUMNS}, user_id`,
       [
-        batch,
+        userIds.slice(i, i + 1000),
         input.category,
         input.template,
         rendered.title,
@@ -166,27 +166,28 @@ export async function notifyMany(
       ],
     );
     created += rows.length;
-    // Every row of the batch, not only the new ones: a repeat call completes queueing that failed
-    // the first time (the dedup ids absorb the rest). Fifty at a time keeps QStash within limits.
-    const all = await deps.db.query<{ id: string | number }>(
-      "select id from public.notifications where dedup_key = $1 and user_id = any($2::uuid[])",
-      [input.dedupKey, batch],
-    );
-    for (let j = 0; j < all.length; j += 50) {
-      await Promise.all(
-        all.slice(j, j + 50).map(async (r) => {
-          await deps.jobs.enqueue(DELIVER_JOB, { notification_id: Number(r.id), from: 0 }, {
-            dedupId: `notify:${r.id}:0`,
-          });
-        }),
-      );
-    }
     await deps.publisher.broadcast(rows.map((r) => ({
       topic: `user:${r.user_id}`,
       event: "notification",
       payload: { notification: toNotificationView(r) },
       private: true,
     }))).catch((err) => deps.log.warn("notification broadcast failed", { err }));
+  }
+  // Then the deliveries, for every row and not only the new ones: a repeat call completes queueing
+  // that failed the first time (the dedup ids absorb the rest). Fifty at a time keeps QStash within
+  // its limits.
+  const all = await deps.db.query<{ id: string | number }>(
+    "select id from public.notifications where dedup_key = $1 and user_id = any($2::uuid[])",
+    [input.dedupKey, userIds],
+  );
+  for (let j = 0; j < all.length; j += 50) {
+    await Promise.all(
+      all.slice(j, j + 50).map((r) =>
+        deps.jobs.enqueue(DELIVER_JOB, { notification_id: Number(r.id), from: 0 }, {
+          dedupId: `notify:${r.id}:0`,
+        })
+      ),
+    );
   }
   return { created };
 }
