@@ -100,6 +100,9 @@ appTest("[admin outbox] admins read every email and text, and the delivery log",
   const one = await t.request(`/admin/outbox/${list.messages[0].id}`, { headers: browser(admin.cookies) });
   assert.match(await one.text(), /Plain part/);
   assert.equal((await t.request("/admin/outbox/999999", { headers: browser(admin.cookies) })).status, 404);
+  assert.equal((await t.request("/admin/outbox/abc", { headers: browser(admin.cookies) })).status, 422);
+  assert.equal((await t.request("/api/v1/admin/outbox?channel=fax", { headers: admin.bearer })).status, 422);
+  assert.equal((await t.request("/api/v1/admin/deliveries", { headers: member.bearer })).status, 403);
   const log = await (await t.request("/api/v1/admin/deliveries", { headers: admin.bearer })).json();
   assert.equal(log.deliveries[0].cost_micros, 7500);
 });

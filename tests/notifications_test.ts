@@ -69,6 +69,11 @@ appTest(
     );
     assert.equal(read.status, 200);
     assert.deepEqual(await read.json(), { marked: [ids[0]], unread: 2 });
+    const again = await t.request(
+      "/api/v1/notifications/read",
+      json("POST", { ids: [ids[0]] }, alice.bearer),
+    );
+    assert.deepEqual(await again.json(), { marked: [], unread: 2 }, "reading twice changes nothing");
     const bobs = await (await t.request("/api/v1/notifications", { headers: bob.bearer })).json();
     assert.equal(bobs.unread, 1, "bob's stays unread");
     assert.equal(bobs.notifications.length, 1);
