@@ -38,6 +38,7 @@ export const envSchema = z.object({
   VAPID_PRIVATE_KEY: optionalText,
   VAPID_SUBJECT: z.string().regex(/^(mailto:|https:\/\/)/, "must be a mailto: or https:// URL").optional(),
   PLAZA_ESCALATION_DELAY_SECONDS: z.coerce.number().int().min(10).max(7 * 86400).default(900),
+  PLAZA_CHAT_NOTIFY_DELAY_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
   PLAZA_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
   PLAZA_SEED: z.enum(["auto", "never"]).default("auto"),
   PLAZA_TRUST_PROXY: z.enum(["true", "false"]).default("false"),
@@ -71,6 +72,8 @@ export interface Config {
   vapid: { publicKey: string; privateKey: string; subject: string | undefined } | undefined;
   /** How long an unread notification waits before it escalates to the next channel. */
   escalationDelaySeconds: number;
+  /** How long a DM or mention waits for its recipient to read it before notifying them. */
+  chatNotifyDelaySeconds: number;
   maxBodyBytes: number;
   seed: "auto" | "never";
   /** Take the client IP from X-Forwarded-For (only behind a proxy that sets it). */
@@ -165,6 +168,7 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       ? { publicKey: e.VAPID_PUBLIC_KEY, privateKey: e.VAPID_PRIVATE_KEY!, subject: e.VAPID_SUBJECT }
       : undefined,
     escalationDelaySeconds: e.PLAZA_ESCALATION_DELAY_SECONDS,
+    chatNotifyDelaySeconds: e.PLAZA_CHAT_NOTIFY_DELAY_SECONDS,
     maxBodyBytes: e.PLAZA_MAX_BODY_BYTES,
     seed: e.PLAZA_SEED,
     trustProxy: e.PLAZA_TRUST_PROXY === "true",

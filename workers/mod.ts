@@ -5,6 +5,7 @@
  */
 import type { JobHandler } from "@/lib/jobs/runner.ts";
 import type { Platform } from "@/lib/platform.ts";
+import { chatNotify } from "./chat_notify.ts";
 import { jobsPurge } from "./jobs_purge.ts";
 import { notificationsPurge } from "./notifications_purge.ts";
 import { notifyDeliver } from "./notify_deliver.ts";
@@ -21,6 +22,7 @@ export const schedules: { name: string; cron: string; timezone?: string }[] = [
 export function workerHandlers(platform: Platform): JobHandler[] {
   return [
     notifyDeliver(platform),
+    chatNotify(platform),
     realtimePurge(platform),
     jobsPurge(platform),
     notificationsPurge(platform),

@@ -44,6 +44,33 @@ export const templates: Record<string, Template> = {
       url: "/settings/notifications",
     }),
   }),
+  "chat.dm": define({
+    data: z.strictObject({
+      room_id: z.uuid(),
+      message_id: z.number().int().positive(),
+      author_name: z.string().max(80),
+      excerpt: z.string().max(200),
+    }),
+    render: (d) => ({
+      title: `${d.author_name} sent you a message`,
+      body: d.excerpt,
+      url: `/chat/${d.room_id}`,
+    }),
+  }),
+  "chat.mention": define({
+    data: z.strictObject({
+      room_id: z.uuid(),
+      room_name: z.string().max(80),
+      message_id: z.number().int().positive(),
+      author_name: z.string().max(80),
+      excerpt: z.string().max(200),
+    }),
+    render: (d) => ({
+      title: `${d.author_name} mentioned you in ${d.room_name}`,
+      body: d.excerpt,
+      url: `/chat/${d.room_id}`,
+    }),
+  }),
   "account.welcome": define({
     data: z.strictObject({ name: z.string().max(80) }),
     render: (d) => ({
