@@ -10,6 +10,7 @@ export async function api(
   method: string,
   path: string,
   body?: unknown,
+  // deno-lint-ignore no-explicit-any
 ): Promise<{ status: number; body: any }> {
   const init: RequestInit = body === undefined
     ? { method, headers: user.bearer }
