@@ -46,6 +46,7 @@ export function Layout({ user, path, children, bell }: LayoutProps) {
             {user?.role === "admin" && <NavLink href="/admin/realtime" path={path}>Realtime</NavLink>}
             {user?.role === "admin" && <NavLink href="/admin/jobs" path={path}>Jobs</NavLink>}
             {user?.role === "admin" && <NavLink href="/admin/outbox" path={path}>Outbox</NavLink>}
+            {user?.role === "admin" && <NavLink href="/admin/reports" path={path}>Reports</NavLink>}
           </div>
           {user && bell && <NotificationBell {...bell} />}
           {user

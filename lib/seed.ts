@@ -1,11 +1,12 @@
 /**
- * Demo data: a member, a partner and an admin with generated passwords. Run by `deno task seed`, and
+ * Demo data: a member, a partner and an admin with generated passwords, and demo chat rooms. Run by `deno task seed`, and
  * by an embedded start (PGlite, no DATABASE_URL) on an empty database; never automatically on a
  * shared Postgres or Supabase. The accounts are printed and saved to
  * `<dataDir>/demo-accounts.txt` (readable only by the owner).
  */
 import { b64url } from "./auth/jwt.ts";
 import type { AuthProvider, Role } from "./auth/service.ts";
+import { seedChat } from "./chat/seed.ts";
 import type { Db } from "./db/port.ts";
 
 /** A demo account and its password. */
@@ -47,6 +48,7 @@ export async function seedDemo(db: Db, auth: AuthProvider, dataDir: string): Pro
     ]);
     created.push({ ...d, password });
   }
+  await seedChat(db);
   if (created.length) {
     await Deno.mkdir(dataDir, { recursive: true });
     const lines = created.map((a) => `${a.role}\t${a.email}\t${a.password}`).join("\n");

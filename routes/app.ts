@@ -23,6 +23,7 @@ import { requestLog } from "./middleware/request_log.ts";
 import { isLocalHost, securityHeaders } from "./middleware/security_headers.ts";
 import { adminJobsPage } from "./pages/admin_jobs.tsx";
 import { adminOutboxPage } from "./pages/admin_outbox.tsx";
+import { adminReportsPage } from "./pages/admin_reports.tsx";
 import { adminRealtimePage } from "./pages/admin_realtime.tsx";
 import { notificationPages } from "./pages/notifications.tsx";
 import { adminUsersPage } from "./pages/admin_users.tsx";
@@ -95,6 +96,7 @@ export async function createApp(platform: Platform, options: AppOptions = {}) {
   app.route("/", adminRealtimePage);
   app.route("/", adminJobsPage);
   app.route("/", adminOutboxPage);
+  app.route("/", adminReportsPage);
   app.route("/", notificationPages);
 
   app.notFound((c) =>

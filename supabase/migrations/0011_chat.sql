@@ -113,6 +113,12 @@ language sql stable security definer set search_path = '' as $$
   select kind from public.rooms where id = p_room
 $$;
 
+-- Whether a message was ever reported (admins may read reported messages).
+create function public.chat_is_reported(p_message bigint) returns boolean
+language sql stable security definer set search_path = '' as $$
+  select exists (select 1 from public.message_reports where message_id = p_message)
+$$;
+
 -- The room of a `room:<uuid>` topic, or null for any other topic.
 create function public.chat_topic_room(p_topic text) returns uuid
 language sql immutable set search_path = '' as $$
@@ -121,9 +127,9 @@ language sql immutable set search_path = '' as $$
 $$;
 
 revoke execute on function public.chat_my_room_ids(), public.chat_role(uuid), public.chat_can_post(uuid),
-  public.chat_room_kind(uuid) from public, anon;
+  public.chat_room_kind(uuid), public.chat_is_reported(bigint) from public, anon;
 grant execute on function public.chat_my_room_ids(), public.chat_role(uuid), public.chat_can_post(uuid),
-  public.chat_room_kind(uuid) to authenticated, service_role;
+  public.chat_room_kind(uuid), public.chat_is_reported(bigint) to authenticated, service_role;
 
 -- Policies.
 
@@ -176,8 +182,7 @@ create policy "members read their rooms' messages" on public.messages
   for select to authenticated using (room_id in (select public.chat_my_room_ids()));
 create policy "admins read reported messages" on public.messages
   for select to authenticated
-  using ((select public.is_admin()) and exists (
-    select 1 from public.message_reports r where r.message_id = messages.id));
+  using ((select public.is_admin()) and public.chat_is_reported(id));
 create policy "members who are not muted post" on public.messages
   for insert to authenticated
   with check (user_id = (select auth.uid()) and kind in ('text', 'location') and deleted_at is null
