@@ -448,5 +448,28 @@ export function serveSocket(
   };
   socket.onclose = () => close(1000, "closed");
   socket.onerror = () => close(1011, "error");
-  return { peer, close, channels: () => channels.size };
+  /**
+   * Authorizes this socket's private channels on `subTopic` again (someone lost access, e.g. was
+   * removed from a room) and ends those that may no longer read. A token check that starts
+   * meanwhile wins: its result is newer.
+   */
+  async function recheck(subTopic: string) {
+    for (const state of [...channels.values()]) {
+      const { sub } = state;
+      if (!sub.private || sub.subTopic !== subTopic) continue;
+      const gen = state.authGeneration;
+      let access: TopicAccess;
+      try {
+        access = await deps.access(sub.identity, subTopic);
+      } catch (err) {
+        log.error("realtime re-authorization failed", { err, topic: subTopic });
+        continue;
+      }
+      if (closed || channels.get(sub.topic) !== state || state.authGeneration !== gen) continue;
+      if (!access.read) evict(sub, "You no longer have permission to read from this channel");
+      else sub.canWrite = access.write;
+    }
+  }
+
+  return { peer, close, recheck, channels: () => channels.size };
 }

@@ -51,7 +51,9 @@ export async function createRealtimeServer(options: RealtimeServerOptions) {
   const limits: RealtimeLimits = { ...defaultLimits, ...options.limits };
   const node = crypto.randomUUID();
   const hub = createHub();
-  const sockets = new Set<{ close(code: number, reason: string): void }>();
+  const sockets = new Set<
+    { close(code: number, reason: string): void; recheck(topic: string): Promise<void> }
+  >();
   let messagesIn = 0;
 
   const verify = (token: string) => verifyRealtimeToken(options.jwtKey, token);
@@ -137,6 +139,13 @@ export async function createRealtimeServer(options: RealtimeServerOptions) {
     drainSends();
   });
 
+  // `pg_notify('plaza_realtime_recheck', <topic>)` from the database (a member left a room): every
+  // process authorizes its subscribers of that private topic again.
+  const unlistenRecheck = await db.listen("plaza_realtime_recheck", (topic) => {
+    if (!topic || topic.length > 255) return;
+    for (const conn of sockets) conn.recheck(topic);
+  });
+
   const retentionMs = options.retentionMs ?? 3 * 24 * 3600 * 1000;
   const purge = (): Promise<unknown> =>
     db.query(
@@ -218,6 +227,7 @@ export async function createRealtimeServer(options: RealtimeServerOptions) {
     async close() {
       for (const s of [...sockets]) s.close(1001, "server_shutdown");
       await unlistenSend().catch(() => {});
+      await unlistenRecheck().catch(() => {});
       await cluster?.close();
     },
   };

@@ -405,6 +405,10 @@ begin
   perform realtime.send(jsonb_build_object('room_id', v_room.id,
       'change', case when tg_op = 'INSERT' then 'joined' else 'left' end),
     'chat_rooms', 'user:' || v_user, true);
+  if tg_op = 'DELETE' then
+    -- Plaza's realtime server authorizes the room's subscribers again and ends the leaver's channel.
+    perform pg_notify('plaza_realtime_recheck', 'room:' || v_room.id);
+  end if;
   if v_room.kind in ('public', 'private') then
     v_name := coalesce((select name from public.profiles where id = v_user), 'Someone');
     v_event := case
