@@ -125,7 +125,8 @@ export async function notifyChatMessage(deps: Omit<FanoutDeps, "config">, messag
       [messageId],
     ));
   for (const r of recipients) {
-    const excerpt = r.body.length > 200 ? `${r.body.slice(0, 199)}…` : r.body;
+    const chars = [...r.body]; // whole code points: half an emoji is not valid text
+    const excerpt = chars.length > 200 ? `${chars.slice(0, 199).join("")}…` : r.body;
     const dm = r.room_kind === "dm";
     await notify(deps, r.user_id, {
       category: "chat",

@@ -162,11 +162,12 @@ export async function editMessage(db: Db, claims: Claims, id: number, body: stri
 /** Deletes a message (author, room owner or moderators, admins), leaving a tombstone. */
 export async function deleteMessage(db: Db, claims: Claims, id: number): Promise<MessageView> {
   return await asUser(db, claims, async (tx) => {
-    await tx.query("select 1 from public.chat_delete_message($1)", [id]);
-    // A statement of its own, so it sees what the deletion changed (reactions gone).
+    // The tombstone from the function's own row (an admin may not read the room); its reactions
+    // were just deleted, which this statement's snapshot cannot see yet.
     const message = await one<MessageView>(
       tx,
-      "select public.chat_message_json(m) as j from public.messages m where m.id = $1",
+      `select public.chat_message_json(d) || jsonb_build_object('reactions', '[]'::jsonb) as j
+       from public.chat_delete_message($1) d`,
       [id],
     );
     if (!message) throw notFound("No such message.");
@@ -298,7 +299,7 @@ export async function postSystemMessage(
 ): Promise<number> {
   const [row] = await tx.query<{ id: string | number }>(
     "select public.chat_system_message($1, $2, $3::text::jsonb) as id",
-    [roomId, body.slice(0, MAX_BODY), JSON.stringify(data)],
+    [roomId, [...body].slice(0, MAX_BODY).join(""), JSON.stringify(data)],
   );
   return Number(row.id);
 }

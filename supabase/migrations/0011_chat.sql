@@ -149,12 +149,12 @@ create policy "owners and moderators rename rooms" on public.rooms
 
 alter table public.room_members enable row level security;
 create policy "members see the members of their rooms" on public.room_members
-  for select to authenticated using (room_id in (select public.chat_my_room_ids()));
+  for select to authenticated
+  using (room_id in (select public.chat_my_room_ids()) or (select public.is_admin()));
 create policy "people join public rooms; owners and moderators add people" on public.room_members
   for insert to authenticated
   with check (
-    role <> 'owner' and last_read_id = 0 and muted_until is null
-    and public.chat_room_kind(room_id) in ('public', 'private')
+    role <> 'owner' and public.chat_room_kind(room_id) in ('public', 'private')
     and (
       (user_id = (select auth.uid()) and role = 'member' and public.chat_room_kind(room_id) = 'public')
       or public.chat_role(room_id) = 'owner'
@@ -190,7 +190,7 @@ create policy "members who are not muted post" on public.messages
 create policy "authors edit their messages" on public.messages
   for update to authenticated
   using (user_id = (select auth.uid()) and kind <> 'system' and deleted_at is null
-    and room_id in (select public.chat_my_room_ids()))
+    and public.chat_can_post(room_id))
   with check (user_id = (select auth.uid()) and deleted_at is null);
 
 alter table public.message_reactions enable row level security;
@@ -438,6 +438,18 @@ end $$;
 create trigger room_members_read_moved after update of last_read_id on public.room_members
   for each row execute function public.chat_read_moved();
 
+-- A new member has read everything before they joined, and starts unmuted.
+create function public.chat_member_before_insert() returns trigger
+language plpgsql security definer set search_path = '' as $$
+begin
+  new.last_read_id := coalesce((select last_message_id from public.rooms where id = new.room_id), 0);
+  new.muted_until := null;
+  new.joined_at := now();
+  return new;
+end $$;
+create trigger room_members_before_insert before insert on public.room_members
+  for each row execute function public.chat_member_before_insert();
+
 -- The creator of a public or private room becomes its owner.
 create function public.chat_room_created() returns trigger
 language plpgsql security definer set search_path = '' as $$
@@ -525,6 +537,8 @@ begin
   end if;
   update public.room_members set muted_until = p_until where room_id = p_room and user_id = p_user
   returning * into v_member;
+  -- Plaza's realtime server checks the room's subscribers again: the muted one may no longer send.
+  perform pg_notify('plaza_realtime_recheck', 'room:' || p_room);
   return v_member;
 end $$;
 revoke execute on function public.chat_mute(uuid, uuid, timestamptz) from public, anon;
@@ -560,9 +574,9 @@ begin
     create policy "room members receive their room" on realtime.messages
       for select to authenticated
       using (public.chat_topic_room(realtime.topic()) in (select public.chat_my_room_ids()));
-    create policy "room members send to their room" on realtime.messages
+    create policy "room members who are not muted send to their room" on realtime.messages
       for insert to authenticated
-      with check (public.chat_topic_room(realtime.topic()) in (select public.chat_my_room_ids()));
+      with check (public.chat_can_post(public.chat_topic_room(realtime.topic())));
   end if;
 exception when insufficient_privilege or duplicate_object then
   null; -- on Supabase the operator manages policies on realtime.messages
