@@ -364,7 +364,8 @@ declare
   m public.messages;
 begin
   select * into m from public.messages where id = coalesce(new.message_id, old.message_id);
-  if found then
+  -- A deletion clears the reactions and then broadcasts the tombstone once (chat_delete_message).
+  if found and coalesce(current_setting('plaza.chat_deleting', true), '') <> m.id::text then
     perform realtime.send(public.chat_message_json(m), 'message_updated', 'room:' || m.room_id, true);
   end if;
   return null;
@@ -510,7 +511,9 @@ begin
   if m.deleted_at is not null then
     return m;
   end if;
+  perform set_config('plaza.chat_deleting', p_id::text, true);
   delete from public.message_reactions where message_id = p_id;
+  perform set_config('plaza.chat_deleting', '', true);
   update public.messages
   set deleted_at = now(), deleted_by = auth.uid(), body = '', data = null, attachments = '[]'::jsonb,
     mentions = '{}'
