@@ -24,3 +24,8 @@ import DeviceChannelsComponent, { type DeviceChannelsProps } from "@/islands/Dev
 
 /** Push, phone and test controls on the notification settings page (islands/DeviceChannels.tsx). */
 export const DeviceChannels = island<DeviceChannelsProps>("DeviceChannels", DeviceChannelsComponent);
+
+import ChatAppComponent, { type ChatAppProps } from "@/islands/ChatApp.tsx";
+
+/** The chat page: rooms, messages, live updates (islands/ChatApp.tsx). */
+export const ChatApp = island<ChatAppProps>("ChatApp", ChatAppComponent);

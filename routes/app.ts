@@ -25,6 +25,7 @@ import { adminJobsPage } from "./pages/admin_jobs.tsx";
 import { adminOutboxPage } from "./pages/admin_outbox.tsx";
 import { adminReportsPage } from "./pages/admin_reports.tsx";
 import { adminRealtimePage } from "./pages/admin_realtime.tsx";
+import { chatPages } from "./pages/chat.tsx";
 import { notificationPages } from "./pages/notifications.tsx";
 import { adminUsersPage } from "./pages/admin_users.tsx";
 import { authPages } from "./pages/auth.tsx";
@@ -98,6 +99,7 @@ export async function createApp(platform: Platform, options: AppOptions = {}) {
   app.route("/", adminOutboxPage);
   app.route("/", adminReportsPage);
   app.route("/", notificationPages);
+  app.route("/", chatPages);
 
   app.notFound((c) =>
     onError(new AppError(404, "not_found", `Nothing at ${c.req.method} ${c.req.path}.`), c)
