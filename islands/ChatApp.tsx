@@ -44,6 +44,8 @@ export interface ChatAppProps {
 
 type Page = { messages: ChatMessage[]; has_more: boolean };
 
+type Extras = typeof import("@/lib/client/chat_extras.tsx");
+
 const EMOJI = ["👍", "❤️", "😂", "🎉", "😮", "😢", "🙏", "👀"];
 
 async function api<T>(path: string, method = "GET", body?: object): Promise<T> {
@@ -89,6 +91,11 @@ export default function ChatApp(props: ChatAppProps) {
   const problem = useSignal("");
   const visible = useSignal(true);
   const joins = useSignal(0);
+  // Search, reports and settings load on first use (lib/client/chat_extras.tsx).
+  const extras = useSignal<Extras | null>(null);
+  const q = useSignal("");
+  const reporting = useSignal(0);
+  const leaving = useSignal("");
   const log = useRef<HTMLDivElement>(null);
   const composer = useRef<HTMLTextAreaElement>(null);
   // What changes without rendering.
@@ -103,6 +110,9 @@ export default function ChatApp(props: ChatAppProps) {
   }), []);
 
   const flash = (e: Error) => problem.value = e.message;
+  const need = () => {
+    if (!extras.value) import("@/lib/client/chat_extras.tsx").then((m) => extras.value = m, flash);
+  };
   const loadRooms = () => api<{ rooms: ChatRoom[] }>("/rooms").then((r) => rooms.value = r.rooms, flash);
   const setRoom = (id: string, patch: Partial<ChatRoom>) => {
     if (rooms.value) rooms.value = rooms.value.map((r) => r.id === id ? { ...r, ...patch } : r);
@@ -174,7 +184,11 @@ export default function ChatApp(props: ChatAppProps) {
     conn.value = "connecting";
     online.value = [];
     typing.value = {};
-    selected.value = picker.value = confirming.value = 0;
+    selected.value =
+      picker.value =
+      confirming.value =
+      reporting.value =
+        0;
     problem.value = "";
     x.stick = true;
     if (!id) return;
@@ -418,11 +432,6 @@ export default function ChatApp(props: ChatAppProps) {
       if (room.id === roomId.value) joins.value++;
       else go(room.id);
     }, flash);
-  const submit = (e: Event, make: (f: FormData) => Promise<ChatRoom> | void) => {
-    e.preventDefault();
-    const made = make(new FormData(e.currentTarget as HTMLFormElement));
-    if (made) openRoom(made);
-  };
 
   const joined = rooms.value?.filter((x) => x.joined) ?? [];
   const browse = rooms.value?.filter((x) => !x.joined) ?? [];
@@ -456,7 +465,7 @@ export default function ChatApp(props: ChatAppProps) {
         data-status={m.status}
         onClick={(e) => {
           const li = e.currentTarget;
-          if (live && !(e.target as Element).closest("a,button")) {
+          if (live && !(e.target as Element).closest("a,button,form")) {
             selected.value = selected.value === m.id ? 0 : m.id;
             // On phones the actions open below the message: keep them in view.
             setTimeout(() => li.scrollIntoView({ block: "nearest" }));
@@ -521,7 +530,18 @@ export default function ChatApp(props: ChatAppProps) {
                 "danger",
               )
               : button("Delete", "🗑", () => confirming.value = m.id))}
+            {!mine && button("Report", "⚑", () => {
+              reporting.value = m.id;
+              need();
+            })}
           </div>
+        )}
+        {live && reporting.value === m.id && extras.value && (
+          <extras.value.Report
+            api={api}
+            id={m.id}
+            close={() => reporting.value = 0}
+          />
         )}
         {live && picker.value === m.id && (
           <div class="chat-picker" role="group" aria-label="Reactions">
@@ -540,117 +560,116 @@ export default function ChatApp(props: ChatAppProps) {
       <section class="chat-side" aria-label="Conversations">
         <div class="chat-side-head">
           <h1>Chat</h1>
-          {button("New room", "New room", () => panel.value = panel.value === "room" ? "" : "room", "small")}
+          {button("New room", "New room", () => {
+            panel.value = panel.value === "room" ? "" : "room";
+            need();
+          }, "small")}
           {button(
             "New message",
             "New message",
-            () => panel.value = panel.value === "dm" ? "" : "dm",
+            () => {
+              panel.value = panel.value === "dm" ? "" : "dm";
+              need();
+            },
             "small",
           )}
         </div>
-        {panel.value === "room" && (
-          <form
-            class="chat-form"
-            aria-label="New room"
-            onSubmit={(e) =>
-              submit(e, (f) =>
-                api("/rooms", "POST", {
-                  name: String(f.get("name")).trim(),
-                  kind: f.get("kind"),
-                  ...(f.get("topic") && { topic: f.get("topic") }),
-                }))}
-          >
-            <label>
-              Name <input name="name" required maxLength={80} />
-            </label>
-            <label>
-              Topic <input name="topic" maxLength={250} />
-            </label>
-            <label>
-              Who can join
-              <select name="kind">
-                <option value="public">Public: anyone</option>
-                <option value="private">Private: invited people</option>
-              </select>
-            </label>
-            <button type="submit">Create room</button>
-          </form>
+        {panel.value && extras.value && (
+          <extras.value.NewConversation
+            kind={panel.value}
+            api={api}
+            open={openRoom}
+            others={others}
+            fail={(m) => problem.value = m}
+            isUuid={isUuid}
+          />
         )}
-        {panel.value === "dm" && (
-          <form
-            class="chat-form"
-            aria-label="New message"
-            onSubmit={(e) =>
-              submit(e, (f) => {
-                const id = String(f.get("user_id") || f.get("member")).trim();
-                if (isUuid(id)) return api("/dms", "POST", { user_id: id });
-                problem.value = "Pick a member or enter a user id.";
-              })}
-          >
-            {others.length > 0 && (
-              <label>
-                Someone in this room
-                <select name="member">
-                  <option value="">Choose…</option>
-                  {others.map((m) => <option key={m.id} value={m.id}>{m.name}</option>)}
-                </select>
-              </label>
-            )}
-            <label>
-              {others.length ? "Or a user id" : "User id"} <input name="user_id" autoComplete="off" />
-            </label>
-            <button type="submit">Start conversation</button>
-          </form>
-        )}
-        {!rooms.value && <p class="muted">Loading…</p>}
-        {rooms.value && !joined.length && <p class="muted">No conversations yet: join a room below.</p>}
-        <ul class="chat-rooms">
-          {joined.map((x) => {
-            const unread = unreadLabel(x.id === roomId.value && visible.value ? 0 : x.unread_count);
-            return (
-              <li key={x.id}>
-                <a
-                  href={`/chat/${x.id}`}
-                  class="chat-room"
-                  data-testid="room-item"
-                  data-room-id={x.id}
-                  aria-current={x.id === roomId.value ? "page" : undefined}
-                  onClick={(e) => {
-                    if (e.ctrlKey || e.metaKey || e.shiftKey || e.button) return;
-                    e.preventDefault();
-                    go(x.id);
-                  }}
-                >
-                  <span class="chat-room-name">
-                    {x.kind === "private" ? "🔒 " : x.kind !== "dm" && "# "}
-                    {roomTitle(x)}
-                  </span>
-                  {unread && (
-                    <span class="chat-unread" data-testid="room-unread" aria-label={`${unread} unread`}>
-                      {unread}
-                    </span>
-                  )}
-                  {x.last_message && <span class="chat-room-last">{preview(x.last_message, me.id)}</span>}
-                </a>
-              </li>
-            );
-          })}
-        </ul>
-        {browse.length > 0 && (
-          <details class="chat-browse" open={!joined.length}>
-            <summary>Browse public rooms ({browse.length})</summary>
-            <ul class="chat-rooms">
-              {browse.map((x) => (
-                <li key={x.id} class="chat-room" data-testid="public-room" data-room-id={x.id}>
-                  <span class="chat-room-name"># {x.name}</span>
-                  {button(`Join ${x.name}`, "Join", () =>
-                    openRoom(api(`/rooms/${x.id}/join`, "POST")), "small")}
-                  <span class="chat-room-last">{members(x.member_count)}{x.topic && ` · ${x.topic}`}</span>
-                </li>
-              ))}
-            </ul>
-          </details>
-        )}
+        <form role="search" class="chat-search" onSubmit={(e) => e.preventDefault()}>
+          <input
+            type="search"
+            name="q"
+            maxLength={200}
+            placeholder="Search messages"
+            aria-label="Search messages"
+            autoComplete="off"
+            data-testid="chat-search"
+            value={q.value}
+            onFocus={need}
+            onInput={(e) => q.value = e.currentTarget.value}
+            onKeyDown={(e) => e.key === "Escape" && (q.value = "")}
+          />
+        </form>
+        {q.value.trim()
+          ? extras.value && (
+            <extras.value.Search
+              api={api}
+              q={q.value.trim()}
+              roomId={roomId.value}
+              open={(m) => go(m.room_id)}
+            />
+          )
+          : (
+            <>
+              {!rooms.value && <p class="muted">Loading…</p>}
+              {rooms.value && !joined.length && <p class="muted">No conversations yet: join a room below.</p>}
+              <ul class="chat-rooms">
+                {joined.map((x) => {
+                  const unread = unreadLabel(x.id === roomId.value && visible.value ? 0 : x.unread_count);
+                  return (
+                    <li key={x.id}>
+                      <a
+                        href={`/chat/${x.id}`}
+                        class="chat-room"
+                        data-testid="room-item"
+                        data-room-id={x.id}
+                        aria-current={x.id === roomId.value ? "page" : undefined}
+                        onClick={(e) => {
+                          if (e.ctrlKey || e.metaKey || e.shiftKey || e.button) return;
+                          e.preventDefault();
+                          go(x.id);
+                        }}
+                      >
+                        <span class="chat-room-name">
+                          {x.kind === "private" ? "🔒 " : x.kind !== "dm" && "# "}
+                          {roomTitle(x)}
+                        </span>
+                        {unread && (
+                          <span class="chat-unread" data-testid="room-unread" aria-label={`${unread} unread`}>
+                            {unread}
+                          </span>
+                        )}
+                        {x.last_message && (
+                          <span class="chat-room-last">{preview(x.last_message, me.id)}</span>
+                        )}
+                      </a>
+                    </li>
+                  );
+                })}
+              </ul>
+              {browse.length > 0 && (
+                <details class="chat-browse" open={!joined.length}>
+                  <summary>Browse public rooms ({browse.length})</summary>
+                  <ul class="chat-rooms">
+                    {browse.map((x) => (
+                      <li key={x.id} class="chat-room" data-testid="public-room" data-room-id={x.id}>
+                        <span class="chat-room-name"># {x.name}</span>
+                        {button(`Join ${x.name}`, "Join", () =>
+                          openRoom(api(`/rooms/${x.id}/join`, "POST")), "small")}
+                        <span class="chat-room-last">
+                          {members(x.member_count)}
+                          {x.topic && ` · ${x.topic}`}
+                        </span>
+                      </li>
+                    ))}
+                  </ul>
+                </details>
+              )}
+            </>
+          )}
+        <details class="chat-settings" onToggle={need}>
+          <summary>Settings</summary>
+          {extras.value ? <extras.value.Settings api={api} /> : <p class="muted">Loading…</p>}
+        </details>
       </section>
 
       <section class="chat-main" aria-label={r ? roomTitle(r) : "Conversation"}>
@@ -672,6 +691,18 @@ export default function ChatApp(props: ChatAppProps) {
                 <h2>{r ? roomTitle(r) : "…"}</h2>
                 {r && <p class="muted">{r.topic || members(r.member_count)}</p>}
               </div>
+              {r?.joined && (r.kind === "public" || r.kind === "private") && (leaving.value === r.id
+                ? (
+                  <>
+                    {button("Confirm leaving the room", "Leave?", () =>
+                      api(`/rooms/${r.id}/members/${me.id}`, "DELETE").then(() => {
+                        go(null);
+                        loadRooms();
+                      }, flash), "small danger")}
+                    {button("Stay in the room", "Stay", () => leaving.value = "", "small link-button")}
+                  </>
+                )
+                : button("Leave room", "Leave", () => leaving.value = r.id, "small link-button"))}
               {online.value.length > 0 && (
                 <ul
                   class="chat-online"
@@ -771,8 +802,7 @@ export default function ChatApp(props: ChatAppProps) {
                       send();
                     }
                   }}
-                  onBlur={() =>
-                    sendTyping(false)}
+                  onBlur={() => sendTyping(false)}
                 />
                 <button type="submit" data-testid="send" disabled={muted || !draft.value.trim()}>Send</button>
               </form>

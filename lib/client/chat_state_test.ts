@@ -18,6 +18,7 @@ import {
   typingText,
   unreadLabel,
 } from "./chat_state.ts";
+import { excerpt } from "./chat_extras.tsx";
 
 const ADA = "00000000-0000-4000-8000-00000000000a";
 const BO = "00000000-0000-4000-8000-00000000000b";
@@ -195,4 +196,14 @@ Deno.test("[chat_state] client ids are fresh UUIDs", () => {
   } finally {
     Object.defineProperty(crypto, "randomUUID", { value: original, configurable: true });
   }
+});
+
+Deno.test("[chat_state] excerpt keeps short bodies and cuts long ones around the search word", () => {
+  assert.equal(excerpt("  hello\n world ", "hello"), "hello world");
+  const long = `${"a ".repeat(100)}needle ${"b ".repeat(100)}`;
+  const cut = excerpt(long, "needle", 60);
+  assert.ok(cut.startsWith("…") && cut.endsWith("…"));
+  assert.ok(cut.includes("needle"));
+  assert.ok(excerpt(long, "zzz", 60).startsWith("a a"));
+  assert.ok(excerpt(`${long}tail`, "tail", 60).endsWith("tail"));
 });
