@@ -399,6 +399,7 @@ export default function ChatApp(props: ChatAppProps) {
       reply_to: q
         ? { id: q.id, author_name: q.author?.name ?? "", body: q.body.slice(0, 140), deleted: false }
         : null,
+      mentions: [],
       attachments: [],
       reactions: [],
       created_at: new Date().toISOString(),

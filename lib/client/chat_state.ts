@@ -4,43 +4,14 @@
  * `client_id`), read receipts, the typing line and badge labels. No DOM, no network: unit tested.
  */
 
+import type { MemberView, MessageView, RoomView } from "../chat/views.ts";
+
 /** Someone as a message or a DM shows them. */
-export interface ChatPerson {
-  id: string;
-  name: string;
-}
-
+export type ChatPerson = NonNullable<MessageView["author"]>;
 /** One emoji on a message, with who reacted. */
-export interface ChatReaction {
-  emoji: string;
-  count: number;
-  user_ids: string[];
-}
-
-/** The quoted message of a reply. */
-export interface ChatQuote {
-  id: number;
-  author_name: string;
-  body: string;
-  deleted: boolean;
-}
-
-/** A message as the API sends it. */
-export interface ChatMessage {
-  id: number;
-  room_id: string;
-  author: ChatPerson | null;
-  kind: "text" | "location" | "system";
-  body: string;
-  data: Record<string, unknown> | null;
-  client_id: string | null;
-  reply_to: ChatQuote | null;
-  attachments: unknown[];
-  reactions: ChatReaction[];
-  created_at: string;
-  edited_at: string | null;
-  deleted_at: string | null;
-}
+export type ChatReaction = MessageView["reactions"][number];
+/** A message as the API sends it (lib/chat/views.ts). */
+export type ChatMessage = MessageView;
 
 /**
  * A message in the room view: a server message, or one of ours on its way (`id` 0, `status`
@@ -52,30 +23,9 @@ export interface ListedMessage extends ChatMessage {
 }
 
 /** A member of a room, as `GET /rooms/:id` lists them. */
-export interface ChatMember {
-  id: string;
-  name: string;
-  role: "owner" | "moderator" | "member";
-  last_read_id: number | null;
-  muted_until: string | null;
-}
-
+export type ChatMember = MemberView;
 /** A room as `GET /rooms` lists it (with `members` from `GET /rooms/:id`). */
-export interface ChatRoom {
-  id: string;
-  kind: "public" | "private" | "dm" | "order";
-  name: string;
-  topic: string;
-  member_count: number;
-  joined: boolean;
-  role: ChatMember["role"] | null;
-  muted_until: string | null;
-  unread_count: number;
-  last_read_id: number | null;
-  last_message: ChatMessage | null;
-  dm_user: ChatPerson | null;
-  members?: ChatMember[];
-}
+export type ChatRoom = RoomView;
 
 /** Rooms above this size neither send nor show typing. */
 export const TYPING_MAX_MEMBERS = 100;

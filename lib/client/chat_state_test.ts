@@ -34,6 +34,7 @@ function makeMessage(id: number, over: Partial<ListedMessage> = {}): ListedMessa
     data: null,
     client_id: `c${id}`,
     reply_to: null,
+    mentions: [],
     attachments: [],
     reactions: [],
     created_at: "2025-01-01T00:00:00Z",
@@ -48,6 +49,7 @@ const member = (id: string, name: string, last_read_id: number | null): ChatMemb
   name,
   role: "member",
   last_read_id,
+  joined_at: "2025-01-01T00:00:00Z",
   muted_until: null,
 });
 
