@@ -2,12 +2,14 @@
  * Rooms and their members, always as the caller (RLS decides what they see and change): list,
  * create, rename, join, add and remove people, mute, roles, DMs, chat settings.
  */
+import { isoOrNull } from "../dates.ts";
 import { asUser, type Claims } from "../db/as_user.ts";
 import type { Db, Queryable } from "../db/port.ts";
 import { forbidden, notFound, unprocessable } from "../errors.ts";
 import {
   type MemberView,
   ROOM_COLUMNS,
+  type RoomKind,
   type RoomRole,
   type RoomView,
   toMemberView,
@@ -35,11 +37,30 @@ export async function requireRoom(tx: Queryable, roomId: string): Promise<RoomVi
   return room;
 }
 
-/** The room the caller belongs to, 404 when invisible, 403 when visible but not joined. */
-export async function requireMembership(tx: Queryable, roomId: string): Promise<RoomView> {
-  const room = await requireRoom(tx, roomId);
-  if (!room.joined) throw forbidden("Join the room first.", "not_a_member");
-  return room;
+/** The caller's membership of a room (what posting and reading need, without counts or JSON). */
+export interface Membership {
+  id: string;
+  kind: RoomKind;
+  member_count: number;
+  role: RoomRole;
+  muted_until: string | null;
+}
+
+/** The caller's membership: 404 when the room is invisible to them, 403 when visible but not joined. */
+export async function requireMembership(tx: Queryable, roomId: string): Promise<Membership> {
+  const [row] = await tx.query<Record<string, unknown>>(
+    `select r.id, r.kind, r.member_count, rm.role, rm.muted_until from ${FROM_ROOMS} where r.id = $1`,
+    [roomId],
+  );
+  if (!row) throw notFound("No such room.");
+  if (!row.role) throw forbidden("Join the room first.", "not_a_member");
+  return {
+    id: row.id as string,
+    kind: row.kind as RoomKind,
+    member_count: Number(row.member_count),
+    role: row.role as RoomRole,
+    muted_until: isoOrNull(row.muted_until),
+  };
 }
 
 /** Rooms the caller belongs to (latest activity first), then public rooms they have not joined. */

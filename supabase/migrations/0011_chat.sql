@@ -54,6 +54,9 @@ create table public.messages (
 );
 alter sequence public.messages_id_seq owned by public.messages.id;
 create index messages_room_idx on public.messages (room_id, id);
+-- Unread counts (people's messages after a read position): an index-only scan that stops at the cap.
+create index messages_unread_idx on public.messages (room_id, id) include (user_id)
+  where kind <> 'system' and deleted_at is null;
 create unique index messages_client_idx on public.messages (user_id, client_id) where client_id is not null;
 create index messages_search_idx on public.messages using gin (search);
 create index messages_reply_idx on public.messages (reply_to) where reply_to is not null;
