@@ -96,14 +96,23 @@ export async function createRealtimeServer(options: RealtimeServerOptions) {
   // of any size, unlike NOTIFY's 8000 bytes). Every process listens and serves its own sockets.
   // Rows are read in batches, one batch at a time, and delivered in NOTIFY (commit) order: on a
   // pool, separate lookups could finish out of order.
-  const pendingIds: string[] = [];
+  // Database events in NOTIFY (commit) order: message ids to deliver, and topics to authorize again
+  // (a member left a room), so a subscriber who lost access gets nothing committed after that.
+  const pending: ({ id: string } | { recheck: string })[] = [];
   let draining = false;
   async function drainSends() {
     if (draining) return;
     draining = true;
     try {
-      while (pendingIds.length) {
-        const ids = pendingIds.splice(0, 500);
+      while (pending.length) {
+        if ("recheck" in pending[0]) {
+          const { recheck } = pending.shift() as { recheck: string };
+          await Promise.all([...sockets].map((conn) => conn.recheck(recheck)));
+          continue;
+        }
+        let n = 0;
+        while (n < pending.length && n < 500 && "id" in pending[n]) n++;
+        const ids = pending.splice(0, n).map((e) => (e as { id: string }).id);
         try {
           const rows = await db.query<
             { id: string; topic: string; event: string; payload: unknown; private: boolean }
@@ -135,15 +144,17 @@ export async function createRealtimeServer(options: RealtimeServerOptions) {
   }
   const unlistenSend = await db.listen("plaza_realtime", (id) => {
     if (!/^[0-9a-f-]{36}$/i.test(id)) return;
-    pendingIds.push(id);
+    pending.push({ id });
     drainSends();
   });
 
   // `pg_notify('plaza_realtime_recheck', <topic>)` from the database (a member left a room): every
-  // process authorizes its subscribers of that private topic again.
+  // process authorizes its subscribers of that private topic again, before delivering anything
+  // committed after it.
   const unlistenRecheck = await db.listen("plaza_realtime_recheck", (topic) => {
     if (!topic || topic.length > 255) return;
-    for (const conn of sockets) conn.recheck(topic);
+    pending.push({ recheck: topic });
+    drainSends();
   });
 
   const retentionMs = options.retentionMs ?? 3 * 24 * 3600 * 1000;

@@ -404,15 +404,16 @@ begin
   if not found then
     return null; -- the room itself is being deleted
   end if;
+  if tg_op = 'DELETE' then
+    -- First of this change's events: Plaza's realtime server authorizes the room's subscribers again
+    -- (ending the leaver's channel) before it delivers what follows.
+    perform pg_notify('plaza_realtime_recheck', 'room:' || v_room.id);
+  end if;
   perform realtime.send(jsonb_build_object('room_id', v_room.id, 'member_count', v_room.member_count),
     'members', 'room:' || v_room.id, true);
   perform realtime.send(jsonb_build_object('room_id', v_room.id,
       'change', case when tg_op = 'INSERT' then 'joined' else 'left' end),
     'chat_rooms', 'user:' || v_user, true);
-  if tg_op = 'DELETE' then
-    -- Plaza's realtime server authorizes the room's subscribers again and ends the leaver's channel.
-    perform pg_notify('plaza_realtime_recheck', 'room:' || v_room.id);
-  end if;
   if v_room.kind in ('public', 'private') then
     v_name := coalesce((select name from public.profiles where id = v_user), 'Someone');
     v_event := case
