@@ -1,25 +1,8 @@
 import assert from "node:assert/strict";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { freshDb } from "../support/db.ts";
-import { hasChromium, launchBrowser, SCREENSHOTS } from "../support/browser.ts";
+import { hasChromium, launchBrowser, SCREENSHOTS, signUpInBrowser } from "../support/browser.ts";
 import { startServer } from "../support/server.ts";
-
-async function signUp(browser: Browser, base: string, name: string, problems: string[]): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 800 } });
-  const page = await context.newPage();
-  page.on("console", (m) => m.type() === "error" && problems.push(`${name}: ${m.text()}`));
-  page.on("pageerror", (e) => problems.push(`${name}: ${e.message}`));
-  await page.goto(`${base}/signup`);
-  await page.fill("input[name=name]", name);
-  await page.fill(
-    "input[name=email]",
-    `${name.toLowerCase()}-${crypto.randomUUID().slice(0, 6)}@example.test`,
-  );
-  await page.fill("input[name=password]", "chat-password-1");
-  await page.click("button[type=submit]");
-  await page.waitForURL(`${base}/`);
-  return page;
-}
 
 /** Calls the JSON API from the page (its cookies, same origin). */
 function apiFrom(page: Page, method: string, path: string, body?: unknown) {
@@ -33,6 +16,7 @@ function apiFrom(page: Page, method: string, path: string, body?: unknown) {
   }, [method, path, body] as const);
 }
 
+const DESKTOP = { width: 1100, height: 800 };
 const messages = (page: Page) => page.locator('[data-testid="chat-message"]:not(.chat-system)');
 
 Deno.test({
@@ -48,8 +32,8 @@ Deno.test({
     const browser = await launchBrowser();
     const problems: string[] = [];
     try {
-      const ana = await signUp(browser, server.url, "Ana", problems);
-      const ben = await signUp(browser, server.url, "Ben", problems);
+      const ana = await signUpInBrowser(browser, server.url, "Ana", problems, { viewport: DESKTOP });
+      const ben = await signUpInBrowser(browser, server.url, "Ben", problems, { viewport: DESKTOP });
 
       // Ben's realtime socket goes through a switch the test can open and close.
       let online = true;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { freshDb } from "../support/db.ts";
-import { hasChromium, launchBrowser, SCREENSHOTS } from "../support/browser.ts";
+import { hasChromium, launchBrowser, SCREENSHOTS, signUpInBrowser } from "../support/browser.ts";
 import { startServer } from "../support/server.ts";
 import { loadConfig } from "@/lib/config.ts";
 import { createLogger } from "@/lib/log.ts";
@@ -12,20 +12,6 @@ import { seedDemo } from "@/lib/seed.ts";
 async function demoAdminPassword(dataDir: string): Promise<string> {
   const lines = (await Deno.readTextFile(`${dataDir}/demo-accounts.txt`)).split("\n");
   return lines.find((l) => l.startsWith("admin\t"))!.split("\t")[2];
-}
-
-async function signUp(browser: Browser, base: string, name: string, email: string, problems: string[]) {
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
-  const page = await context.newPage();
-  page.on("console", (m) => m.type() === "error" && problems.push(`${name}: ${m.text()}`));
-  page.on("pageerror", (e) => problems.push(`${name}: ${e.message}`));
-  await page.goto(`${base}/signup`);
-  await page.fill("input[name=name]", name);
-  await page.fill("input[name=email]", email);
-  await page.fill("input[name=password]", "notify-password-1");
-  await page.click("button[type=submit]");
-  await page.waitForURL(`${base}/`);
-  return page;
 }
 
 async function bellCount(page: Page, text: string) {
@@ -55,13 +41,7 @@ Deno.test({
     const browser = await launchBrowser();
     const problems: string[] = [];
     try {
-      const page = await signUp(
-        browser,
-        server.url,
-        "Ada",
-        `ada-${crypto.randomUUID().slice(0, 6)}@example.test`,
-        problems,
-      );
+      const page = await signUpInBrowser(browser, server.url, "Ada", problems);
       // A second tab of the same person: the bell there follows too.
       const other = await page.context().newPage();
       await other.goto(`${server.url}/notifications`);
