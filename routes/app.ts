@@ -9,6 +9,7 @@ import type { Platform } from "@/lib/platform.ts";
 import { adminApi } from "./api/admin.ts";
 import { authApi } from "./api/auth.ts";
 import { chatSettingsApi, dmsApi, messagesApi, reportsAdminApi, roomsApi, searchApi } from "./api/chat.ts";
+import { eventsApi, myEventsApi } from "./api/events.ts";
 import { meApi } from "./api/me.ts";
 import { notificationsApi } from "./api/notifications.ts";
 import { phoneApi } from "./api/phone.ts";
@@ -28,6 +29,7 @@ import { adminRealtimePage } from "./pages/admin_realtime.tsx";
 import { chatPages } from "./pages/chat.tsx";
 import { notificationPages } from "./pages/notifications.tsx";
 import { adminUsersPage } from "./pages/admin_users.tsx";
+import { calendarRoutes } from "./calendar.ts";
 import { authPages } from "./pages/auth.tsx";
 import { renderErrorPage } from "./pages/errors.tsx";
 import { homePage } from "./pages/home.tsx";
@@ -74,7 +76,9 @@ export async function createApp(platform: Platform, options: AppOptions = {}) {
 
   app.route("/health", health);
   app.route("/api/v1/auth", authApi);
+  app.route("/api/v1/me", myEventsApi);
   app.route("/api/v1/me", meApi);
+  app.route("/api/v1/events", eventsApi);
   app.route("/api/v1/admin/reports", reportsAdminApi);
   app.route("/api/v1/admin", adminApi);
   app.route("/api/v1/rooms", roomsApi);
@@ -100,6 +104,7 @@ export async function createApp(platform: Platform, options: AppOptions = {}) {
   app.route("/", adminReportsPage);
   app.route("/", notificationPages);
   app.route("/", chatPages);
+  app.route("/", calendarRoutes);
 
   app.notFound((c) =>
     onError(new AppError(404, "not_found", `Nothing at ${c.req.method} ${c.req.path}.`), c)

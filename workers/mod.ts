@@ -6,6 +6,8 @@
 import type { JobHandler } from "@/lib/jobs/runner.ts";
 import type { Platform } from "@/lib/platform.ts";
 import { chatNotify } from "./chat_notify.ts";
+import { eventOutbox } from "./event_outbox.ts";
+import { eventReminder } from "./event_reminder.ts";
 import { jobsPurge } from "./jobs_purge.ts";
 import { notificationsPurge } from "./notifications_purge.ts";
 import { notifyDeliver } from "./notify_deliver.ts";
@@ -16,6 +18,7 @@ export const schedules: { name: string; cron: string; timezone?: string }[] = [
   { name: "realtime-purge", cron: "17 * * * *" },
   { name: "jobs-purge", cron: "41 3 * * *" },
   { name: "notifications-purge", cron: "53 4 * * *" },
+  { name: "event-outbox", cron: "* * * * *" },
 ];
 
 /** The handlers, bound to a platform. */
@@ -23,6 +26,8 @@ export function workerHandlers(platform: Platform): JobHandler[] {
   return [
     notifyDeliver(platform),
     chatNotify(platform),
+    eventReminder(platform),
+    eventOutbox(platform),
     realtimePurge(platform),
     jobsPurge(platform),
     notificationsPurge(platform),

@@ -26,6 +26,13 @@ interface Template<S extends z.ZodType = z.ZodType> {
 const define = <S extends z.ZodType>(t: Template<S>) => t as unknown as Template;
 const path = z.string().regex(/^\/(?![\/\\])[^\s\\]*$/, "Use a path inside Plaza, like /chat.").max(500);
 
+/** What every event notification carries: the event, its title and when it is (in its zone). */
+const eventData = z.strictObject({
+  event_id: z.uuid(),
+  title: z.string().max(120),
+  when: z.string().max(120),
+});
+
 /** Every template by name. */
 export const templates: Record<string, Template> = {
   "system.announcement": define({
@@ -69,6 +76,58 @@ export const templates: Record<string, Template> = {
       title: `${d.author_name} mentioned you in ${d.room_name}`,
       body: d.excerpt,
       url: `/chat/${d.room_id}`,
+    }),
+  }),
+  "events.promoted": define({
+    data: eventData,
+    render: (d) => ({
+      title: `A seat opened up: you are going to ${d.title}`,
+      body: `${d.when}. Your ticket is on the event page.`,
+      url: `/events/${d.event_id}`,
+    }),
+  }),
+  "events.approved": define({
+    data: eventData.extend({ state: z.enum(["going", "waitlisted"]) }),
+    render: (d) => ({
+      title: d.state === "going"
+        ? `You are going to ${d.title}`
+        : `Approved for ${d.title}: you are on the waitlist`,
+      body: d.state === "going"
+        ? `${d.when}.`
+        : `${d.when}. The event is full; you move up as seats free up.`,
+      url: `/events/${d.event_id}`,
+    }),
+  }),
+  "events.declined": define({
+    data: eventData,
+    render: (d) => ({
+      title: `The organizers declined your request for ${d.title}`,
+      body: d.when,
+      url: `/events/${d.event_id}`,
+    }),
+  }),
+  "events.changed": define({
+    data: eventData,
+    render: (d) => ({
+      title: `${d.title} has changed`,
+      body: `Now: ${d.when}.`,
+      url: `/events/${d.event_id}`,
+    }),
+  }),
+  "events.cancelled": define({
+    data: eventData,
+    render: (d) => ({
+      title: `Cancelled: ${d.title}`,
+      body: `It was planned for ${d.when}.`,
+      url: `/events/${d.event_id}`,
+    }),
+  }),
+  "events.reminder": define({
+    data: eventData.extend({ kind: z.enum(["24h", "1h"]) }),
+    render: (d) => ({
+      title: `${d.kind === "1h" ? "In an hour" : "Tomorrow"}: ${d.title}`,
+      body: d.when,
+      url: `/events/${d.event_id}`,
     }),
   }),
   "account.welcome": define({
