@@ -27,6 +27,11 @@ import { adminOutboxPage } from "./pages/admin_outbox.tsx";
 import { adminReportsPage } from "./pages/admin_reports.tsx";
 import { adminRealtimePage } from "./pages/admin_realtime.tsx";
 import { chatPages } from "./pages/chat.tsx";
+import { eventFormPages } from "./pages/event_forms.tsx";
+import { eventOrganizerPages } from "./pages/event_organizer.tsx";
+import { eventPages } from "./pages/events.tsx";
+import { eventCalendarPages } from "./pages/events_calendar.tsx";
+import { myEventsPages } from "./pages/my_events.tsx";
 import { notificationPages } from "./pages/notifications.tsx";
 import { adminUsersPage } from "./pages/admin_users.tsx";
 import { calendarRoutes } from "./calendar.ts";
@@ -105,6 +110,11 @@ export async function createApp(platform: Platform, options: AppOptions = {}) {
   app.route("/", notificationPages);
   app.route("/", chatPages);
   app.route("/", calendarRoutes);
+  app.route("/", eventCalendarPages);
+  app.route("/", eventFormPages);
+  app.route("/", eventOrganizerPages);
+  app.route("/", myEventsPages);
+  app.route("/", eventPages);
 
   app.notFound((c) =>
     onError(new AppError(404, "not_found", `Nothing at ${c.req.method} ${c.req.path}.`), c)

@@ -30,11 +30,11 @@ export function eventBody(extra: Record<string, unknown> = {}): Record<string, u
 }
 
 /** Creates an event as `organizer` and returns it (the first occurrence). */
-// deno-lint-ignore no-explicit-any
 export async function createEvent(
   t: TestContext,
   organizer: TestUser,
   extra: Record<string, unknown> = {},
+  // deno-lint-ignore no-explicit-any
 ): Promise<any> {
   const res = await api(t, organizer, "POST", "/events", eventBody(extra));
   assert.equal(res.status, 201, JSON.stringify(res.body));

@@ -1,0 +1,6 @@
+/** Placeholder: filled in by the events pages work (docs/events.md, Pages). */
+import { Hono } from "hono";
+import type { AppEnv } from "../env.ts";
+
+/** Routes of this page group. */
+export const eventPages = new Hono<AppEnv>();
