@@ -7,6 +7,7 @@
 import { b64url } from "./auth/jwt.ts";
 import type { AuthProvider, Role } from "./auth/service.ts";
 import { seedChat } from "./chat/seed.ts";
+import { seedEvents } from "./events/seed.ts";
 import type { Db } from "./db/port.ts";
 
 /** A demo account and its password. */
@@ -49,6 +50,7 @@ export async function seedDemo(db: Db, auth: AuthProvider, dataDir: string): Pro
     created.push({ ...d, password });
   }
   await seedChat(db);
+  await seedEvents(db);
   if (created.length) {
     await Deno.mkdir(dataDir, { recursive: true });
     const lines = created.map((a) => `${a.role}\t${a.email}\t${a.password}`).join("\n");

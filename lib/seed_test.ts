@@ -21,5 +21,10 @@ Deno.test({
       for (const a of created) assert.ok(saved.includes(a.password));
       assert.match(describeDemo(created), /admin@plaza\.local/);
       assert.deepEqual(await seedDemo(db, auth, config.dataDir), [], "a second run creates nothing");
+      const [events] = await db.query<{ n: number; going: number }>(
+        "select count(*)::int as n, sum(going_count)::int as going from public.events",
+      );
+      assert.equal(events.n, 11, "8 games nights, a repair café, a walk and a town hall");
+      assert.equal(events.going, 3);
     }),
 });
