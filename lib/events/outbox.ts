@@ -83,15 +83,30 @@ async function peopleIn(db: Db, eventId: string, states: string[]): Promise<stri
 /** What flushing needs. */
 export type OutboxDeps = NotifyDeps & { jobs: Jobs; log: Logger };
 
-/** Handles unhandled outbox rows (oldest first, up to `limit`); returns how many. */
+/** How long a flusher owns the rows it claimed before another may take them over. */
+export const CLAIM_SECONDS = 60;
+
+/**
+ * Handles unhandled outbox rows (oldest first, up to `limit`); returns how many. Concurrent
+ * flushers (every API write flushes) claim disjoint rows, so each row is worked on once; rows of a
+ * flusher that died are taken over after {@link CLAIM_SECONDS}.
+ */
 export async function flushOutbox(deps: OutboxDeps, limit = 500): Promise<number> {
   const rows = await deps.db.query<Record<string, unknown>>(
-    `select o.id, o.kind, o.user_id, o.data, e.id as event_id, e.title, e.starts_at, e.ends_at, e.timezone,
+    `with claimed as (
+       update public.event_outbox set claimed_until = now() + make_interval(secs => $2)
+       where id in (
+         select id from public.event_outbox
+         where done_at is null and (claimed_until is null or claimed_until < now())
+         order by id limit $1 for update skip locked)
+       returning *
+     )
+     select o.id, o.kind, o.user_id, o.data, e.id as event_id, e.title, e.starts_at, e.ends_at, e.timezone,
        e.status, (select state from public.event_rsvps r where r.event_id = o.event_id and r.user_id = o.user_id)
          as state
-     from public.event_outbox o join public.events e on e.id = o.event_id
-     where o.done_at is null order by o.id limit $1`,
-    [limit],
+     from claimed o join public.events e on e.id = o.event_id
+     order by o.id`,
+    [limit, CLAIM_SECONDS],
   );
   for (const row of rows) {
     const event: EventRow = {
@@ -160,7 +175,7 @@ export async function flushOutbox(deps: OutboxDeps, limit = 500): Promise<number
       }
       await deps.db.query("update public.event_outbox set done_at = now() where id = $1", [row.id]);
     } catch (err) {
-      // Left for the next flush (the job retries every minute); later rows still go out.
+      // Claimed for CLAIM_SECONDS, then the next flush (the job runs every minute) tries again.
       deps.log.warn("event outbox row failed", { err, outbox_id: row.id });
     }
   }

@@ -127,6 +127,8 @@ create table public.event_outbox (
   -- 'changed': the start time before the change (its reminders are withdrawn).
   data jsonb,
   created_at timestamptz not null default now(),
+  -- A flusher working on the row; another may take it over after this time.
+  claimed_until timestamptz,
   done_at timestamptz
 );
 create index event_outbox_pending_idx on public.event_outbox (id) where done_at is null;
