@@ -21,7 +21,9 @@ export async function seedEvents(db: Db): Promise<void> {
     "select id, lower(email) as email from auth.users where lower(email) like '%@plaza.local'",
   );
   const id = (email: string) => users.find((u) => u.email === email)?.id;
-  const member = id("member@plaza.local"), partner = id("partner@plaza.local"), admin = id("admin@plaza.local");
+  const member = id("member@plaza.local"),
+    partner = id("partner@plaza.local"),
+    admin = id("admin@plaza.local");
   if (!member || !partner || !admin) return;
   const base = {
     description: "",

@@ -47,10 +47,15 @@ async function limit(c: Ctx, rule: RateLimitRule, userId: string): Promise<void>
   enforce(rule, await c.var.platform.limiter.hit(rule, userId));
 }
 
+/** Rows one request flushes at most; the `event-outbox` job takes the rest. */
+const FLUSH_LIMIT = 50;
+
 /** Sends the notices and reminders the last write left in the outbox (failures wait for the job). */
 async function flush(c: Ctx): Promise<void> {
   const { platform } = c.var;
-  await flushOutbox(platform).catch((err) => platform.log.warn("event outbox flush failed", { err }));
+  await flushOutbox(platform, FLUSH_LIMIT).catch((err) =>
+    platform.log.warn("event outbox flush failed", { err })
+  );
 }
 
 /** Text of `min`..`max` characters (as Postgres counts them), without NUL. */
