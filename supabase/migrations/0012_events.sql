@@ -231,6 +231,8 @@ begin
         case o.state when 'waitlisted' then 'promoted' when 'pending' then 'approved' else 'going' end, n.user_id);
     elsif o.state = 'going' and n.state <> 'going' then
       insert into public.event_outbox (event_id, kind, user_id) values (n.event_id, 'left', n.user_id);
+    elsif o.state = 'pending' and n.state = 'waitlisted' then
+      insert into public.event_outbox (event_id, kind, user_id) values (n.event_id, 'approved', n.user_id);
     elsif n.state = 'declined' and o.state is distinct from 'declined' then
       insert into public.event_outbox (event_id, kind, user_id) values (n.event_id, 'declined', n.user_id);
     end if;
