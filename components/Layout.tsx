@@ -41,6 +41,7 @@ export function Layout({ user, path, children, bell }: LayoutProps) {
           </a>
           <div class="nav-links">
             <NavLink href="/" path={path}>Home</NavLink>
+            <NavLink href="/events" path={path}>Events</NavLink>
             {user && <NavLink href="/chat" path={path}>Chat</NavLink>}
             {user && <NavLink href="/profile" path={path}>Profile</NavLink>}
             {user?.role === "admin" && <NavLink href="/admin/users" path={path}>Users</NavLink>}

@@ -29,3 +29,18 @@ import ChatAppComponent, { type ChatAppProps } from "@/islands/ChatApp.tsx";
 
 /** The chat page: rooms, messages, live updates (islands/ChatApp.tsx). */
 export const ChatApp = island<ChatAppProps>("ChatApp", ChatAppComponent);
+
+import RsvpPanelComponent, { type RsvpPanelProps } from "@/islands/RsvpPanel.tsx";
+
+/** Going / Maybe / Can't go with live seat counts on an event page (islands/RsvpPanel.tsx). */
+export const RsvpPanel = island<RsvpPanelProps>("RsvpPanel", RsvpPanelComponent);
+
+import CheckinScannerComponent, { type CheckinScannerProps } from "@/islands/CheckinScanner.tsx";
+
+/** Camera check-in on the organizer's check-in page (islands/CheckinScanner.tsx). */
+export const CheckinScanner = island<CheckinScannerProps>("CheckinScanner", CheckinScannerComponent);
+
+import RsvpChartComponent, { type RsvpChartProps } from "@/islands/RsvpChart.tsx";
+
+/** The RSVP timeline chart on the organizer dashboard (islands/RsvpChart.tsx). */
+export const RsvpChart = island<RsvpChartProps>("RsvpChart", RsvpChartComponent);

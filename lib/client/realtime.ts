@@ -75,7 +75,7 @@ export function stateFromStatus(status: string): ConnectionState {
 
 /** How {@link joinChannel} sets up and follows a channel. */
 export interface JoinOptions {
-  /** Channel config besides `private: true` (presence key, …). */
+  /** Channel config (presence key, …); channels are private unless it says `private: false`. */
   config?: Record<string, unknown>;
   /** Registers the channel's listeners; called for every (re)join. */
   setup(channel: RealtimeChannel): void;
@@ -84,7 +84,7 @@ export interface JoinOptions {
 }
 
 /**
- * Joins the private channel `topic` with a fresh token, and joins anew after the server closed it
+ * Joins the channel `topic` (private unless `config.private` is false) with a fresh token, and joins anew after the server closed it
  * (the client does not rejoin a closed channel) after a growing pause, up to 30 s.
  * Returns the function that leaves for good.
  */
@@ -96,7 +96,7 @@ export function joinChannel(client: RealtimeClient, topic: string, options: Join
   const join = async () => {
     await client.setAuth();
     if (cancelled) return;
-    const ch = client.channel(topic, { config: { ...options.config, private: true } });
+    const ch = client.channel(topic, { config: { private: true, ...options.config } });
     channel = ch;
     options.setup(ch);
     ch.subscribe((status) => {
