@@ -29,6 +29,7 @@ import { profile } from "./chat_profile.ts";
 import { historyScenario, measure, pickTerms, searchScenario, selectOne } from "./chat_queries.ts";
 import { renderReport, type Report } from "./chat_report.ts";
 import { stopAll } from "./proc.ts";
+import { parseBenchOptions } from "./options.ts";
 
 const DEFAULTS = {
   posts: 400,
@@ -61,35 +62,7 @@ const usage = `Usage: deno run -A bench/chat.ts [--posts=400] [--warmup=30] [--p
   --explain   EXPLAIN ANALYZE of the chat queries as a member, after the figures
 Postgres when DATABASE_URL is set (a scratch database on its server, dropped at the end).`;
 
-function parseOptions(args: string[]): Options {
-  const options: Options = { ...DEFAULTS, explain: false };
-  for (const arg of args) {
-    if (arg === "--help" || arg === "-h") {
-      console.log(usage);
-      Deno.exit(0);
-    }
-    if (arg === "--explain") {
-      options.explain = true;
-      continue;
-    }
-    const m = /^--([a-z]+)=(\d+)$/.exec(arg);
-    const key = m?.[1] as keyof typeof DEFAULTS | undefined;
-    if (!m || !key || !(key in DEFAULTS)) {
-      console.error(`Unknown argument: ${arg}\n${usage}`);
-      Deno.exit(64);
-    }
-    const value = Number(m[2]);
-    const [min, max] = BOUNDS[key];
-    if (value < min || value > max) {
-      console.error(`--${key} must be an integer from ${min} to ${max}`);
-      Deno.exit(64);
-    }
-    options[key] = value;
-  }
-  return options;
-}
-
-const options = parseOptions(Deno.args);
+const options: Options = parseBenchOptions(Deno.args, DEFAULTS, BOUNDS, usage);
 const databaseUrl = Deno.env.get("DATABASE_URL") || undefined;
 const progress = (m: string) => console.error(`[bench:chat] ${m}`);
 const secret = `chat-bench-${crypto.randomUUID()}`;

@@ -21,6 +21,7 @@ import { type BenchDatabase, createBenchDatabase, createUsers } from "./chat_dat
 import { int, ms, verdict } from "./chat_stats.ts";
 import { explainList, type ListMeasured, listScenario, seedEvents } from "./events_list.ts";
 import { type RsvpResult, rsvpScenario } from "./events_rsvp.ts";
+import { parseBenchOptions } from "./options.ts";
 
 const DEFAULTS = { clients: 200, capacity: 100, events: 10_000, list: 300, warmup: 30 };
 type Options = typeof DEFAULTS & { explain: boolean };
@@ -41,34 +42,6 @@ const usage = `Usage: deno run -A bench/events.ts [--clients=200] [--capacity=10
   --explain   EXPLAIN ANALYZE of the list query, after the figures
 Postgres when DATABASE_URL is set (a scratch database on its server, dropped at the end).`;
 const LIST_BUDGET_MS = 20;
-
-function parseOptions(args: string[]): Options {
-  const options: Options = { ...DEFAULTS, explain: false };
-  for (const arg of args) {
-    if (arg === "--help" || arg === "-h") {
-      console.log(usage);
-      Deno.exit(0);
-    }
-    if (arg === "--explain") {
-      options.explain = true;
-      continue;
-    }
-    const m = /^--([a-z]+)=(\d+)$/.exec(arg);
-    const key = m?.[1] as keyof typeof DEFAULTS | undefined;
-    if (!m || !key || !(key in DEFAULTS)) {
-      console.error(`Unknown argument: ${arg}\n${usage}`);
-      Deno.exit(64);
-    }
-    const value = Number(m[2]);
-    const [min, max] = BOUNDS[key];
-    if (value < min || value > max) {
-      console.error(`--${key} must be an integer from ${min} to ${max}`);
-      Deno.exit(64);
-    }
-    options[key] = value;
-  }
-  return options;
-}
 
 interface Report {
   database: string;
@@ -125,7 +98,7 @@ function render(o: Options, r: Report): string {
   return lines.join("\n");
 }
 
-const options = parseOptions(Deno.args);
+const options: Options = parseBenchOptions(Deno.args, DEFAULTS, BOUNDS, usage);
 const databaseUrl = Deno.env.get("DATABASE_URL") || undefined;
 const progress = (m: string) => console.error(`[bench:events] ${m}`);
 const secret = `events-bench-${crypto.randomUUID()}`;
