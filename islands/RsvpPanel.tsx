@@ -111,6 +111,16 @@ export default function RsvpPanel(props: RsvpPanelProps) {
       })
       .catch(() => {});
 
+  /** At most one re-read per second, however many broadcasts arrive. */
+  let pending: ReturnType<typeof setTimeout> | undefined;
+  const refreshSoon = () => {
+    if (pending !== undefined) return;
+    pending = setTimeout(() => {
+      pending = undefined;
+      refresh();
+    }, 1000);
+  };
+
   useEffect(() => {
     const { client } = realtimeClient({
       supabaseUrl: props.supabaseUrl,
@@ -120,15 +130,18 @@ export default function RsvpPanel(props: RsvpPanelProps) {
       config: { private: !props.public },
       setup(ch) {
         ch.on("broadcast", { event: "counts" }, ({ payload }) => {
+          // Anyone may broadcast on a public channel: the counts are shown as they come (they are
+          // public figures), but a status change or the caller's own state is re-read from the API.
           const m = payload as CountsMessage;
-          counts.value = {
-            going_seats: m.going_seats,
-            waitlisted: m.waitlisted,
-            capacity_left: m.capacity_left,
-          };
-          status.value = m.status;
+          if (typeof m.going_seats === "number" && typeof m.waitlisted === "number") {
+            counts.value = {
+              going_seats: m.going_seats,
+              waitlisted: m.waitlisted,
+              capacity_left: typeof m.capacity_left === "number" ? m.capacity_left : null,
+            };
+          }
           const state = my.value?.state;
-          if (state === "waitlisted" || state === "pending") refresh();
+          if (m.status !== status.value || state === "waitlisted" || state === "pending") refreshSoon();
         });
       },
       // Whatever changed while the socket was away.

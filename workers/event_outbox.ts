@@ -10,6 +10,6 @@ export const eventOutbox = (platform: Platform) =>
     name: OUTBOX_JOB,
     payload: z.unknown(),
     run: async () => {
-      await flushOutbox(platform);
+      await flushOutbox(platform, 500);
     },
   });

@@ -88,7 +88,8 @@ export async function updateEvent(
     const later = await tx.query<Record<string, unknown>>(
       `select id, occurrence, starts_at, going_seats, going_count + waitlist_count + pending_count + maybe_count
          as answered
-       from public.events where series_id = $1 and (id = $2 or ($3 and starts_at >= $4))
+       from public.events
+       where series_id = $1 and (id = $2 or ($3 and starts_at >= $4 and status <> 'cancelled'))
        order by starts_at, id for update`,
       [event.series_id, id, scope === "following", event.starts_at],
     );
@@ -125,6 +126,9 @@ export async function updateEvent(
     }
 
     const cols = plainColumns(patch);
+    // Whoever saw the old token (it was shared with no one while the event was not invite-only,
+    // but organizers change) must not carry it into an invite-only event.
+    if (patch.visibility === "invite" && event.visibility !== "invite") cols.invite_token = randomToken();
     let updated: string[];
     if (scope === "this") {
       if (patch.recurrence !== undefined) {
@@ -224,8 +228,8 @@ async function reexpand(
   }
   if (starts.length > matched) {
     const current = await requireEvent(tx, later[0].id as string, claims);
-    const [token] = await tx.query<{ invite_token: string }>(
-      "select invite_token from public.events where id = $1",
+    const [token] = await tx.query<{ invite_token: string | null }>(
+      "select public.event_invite_token($1) as invite_token",
       [later[0].id],
     );
     const base = {

@@ -2,6 +2,7 @@
  * Events as the caller (RLS decides what they see and change): create a series with its
  * occurrences, read one, list and search, cancel. Edits live in ./edit.ts.
  */
+import { b64url } from "../auth/jwt.ts";
 import { asUser, type Claims } from "../db/as_user.ts";
 import type { Db, Queryable } from "../db/port.ts";
 import { AppError, forbidden, notFound, unprocessable } from "../errors.ts";
@@ -53,8 +54,7 @@ export interface EventInput {
 
 /** A random URL-safe secret of `bytes` bytes. */
 export function randomToken(bytes = 24): string {
-  const raw = crypto.getRandomValues(new Uint8Array(bytes));
-  return btoa(String.fromCharCode(...raw)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return b64url(crypto.getRandomValues(new Uint8Array(bytes)));
 }
 
 /** Checks the rules that span fields; throws 422 naming the field. */
@@ -196,7 +196,7 @@ export async function eventFor(tx: Queryable, id: string, claims: Claims | null)
         ? `, public.event_is_organizer(e.id) as can_edit,
          (select public.event_rsvp_json(r) from public.event_rsvps r
           where r.event_id = e.id and r.user_id = (select auth.uid())) as my_rsvp,
-         e.invite_token`
+         case when e.visibility = 'invite' then public.event_invite_token(e.id) end as invite_token`
         : ""
     }
      from public.events e where e.id = $1`,
@@ -207,7 +207,7 @@ export async function eventFor(tx: Queryable, id: string, claims: Claims | null)
   view.organizers = row.organizers as Organizer[];
   view.can_edit = row.can_edit === true;
   view.my_rsvp = row.my_rsvp ? toMyRsvp(row.my_rsvp as Record<string, unknown>) : null;
-  if (view.can_edit && view.visibility === "invite") view.invite_token = row.invite_token as string;
+  if (view.can_edit && row.invite_token) view.invite_token = row.invite_token as string;
   return view;
 }
 
@@ -248,14 +248,17 @@ const distanceSql = (lat: string, lng: string) =>
 
 /** An opaque keyset cursor: the last row's start and id. */
 export function encodeCursor(startsAt: string, id: string): string {
-  return btoa(`${startsAt}|${id}`).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return b64url(new TextEncoder().encode(`${startsAt}|${id}`));
 }
 
 function decodeCursor(cursor: string): { startsAt: string; id: string } {
   try {
     const [startsAt, id] = atob(cursor.replaceAll("-", "+").replaceAll("_", "/")).split("|");
-    if (Number.isNaN(Date.parse(startsAt)) || !/^[0-9a-f-]{36}$/.test(id)) throw new Error();
-    return { startsAt, id };
+    if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(startsAt) || Number.isNaN(Date.parse(startsAt))) {
+      throw new Error("bad time");
+    }
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) throw new Error("bad id");
+    return { startsAt: new Date(startsAt).toISOString(), id };
   } catch {
     throw new AppError(422, "validation_failed", "The cursor is invalid.", [
       { path: "cursor", message: "Use next_cursor from the previous page." },

@@ -86,12 +86,15 @@ export type OutboxDeps = NotifyDeps & { jobs: Jobs; log: Logger };
 /** How long a flusher owns the rows it claimed before another may take them over. */
 export const CLAIM_SECONDS = 60;
 
+/** Rows a request flushes after its write (the `event-outbox` job takes up to 500 a minute). */
+export const REQUEST_FLUSH_LIMIT = 50;
+
 /**
  * Handles unhandled outbox rows (oldest first, up to `limit`); returns how many. Concurrent
  * flushers (every API write flushes) claim disjoint rows, so each row is worked on once; rows of a
  * flusher that died are taken over after {@link CLAIM_SECONDS}.
  */
-export async function flushOutbox(deps: OutboxDeps, limit = 500): Promise<number> {
+export async function flushOutbox(deps: OutboxDeps, limit = REQUEST_FLUSH_LIMIT): Promise<number> {
   const rows = await deps.db.query<Record<string, unknown>>(
     `with claimed as (
        update public.event_outbox set claimed_until = now() + make_interval(secs => $2)

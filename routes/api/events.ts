@@ -33,7 +33,7 @@ import { notFound } from "@/lib/errors.ts";
 import { enforce, type RateLimitRule } from "@/lib/kv/rate_limit.ts";
 import type { AppEnv, Ctx } from "../env.ts";
 import { requireUser } from "../session.ts";
-import { readJson, readQuery } from "../validate.ts";
+import { check, readJson, readQuery } from "../validate.ts";
 
 /** Per-person limits on event writes. */
 export const eventRules = {
@@ -47,15 +47,10 @@ async function limit(c: Ctx, rule: RateLimitRule, userId: string): Promise<void>
   enforce(rule, await c.var.platform.limiter.hit(rule, userId));
 }
 
-/** Rows one request flushes at most; the `event-outbox` job takes the rest. */
-const FLUSH_LIMIT = 50;
-
 /** Sends the notices and reminders the last write left in the outbox (failures wait for the job). */
 async function flush(c: Ctx): Promise<void> {
   const { platform } = c.var;
-  await flushOutbox(platform, FLUSH_LIMIT).catch((err) =>
-    platform.log.warn("event outbox flush failed", { err })
-  );
+  await flushOutbox(platform).catch((err) => platform.log.warn("event outbox flush failed", { err }));
 }
 
 /** Text of `min`..`max` characters (as Postgres counts them), without NUL. */
@@ -90,10 +85,14 @@ const fields = {
   recurrence: z.string().max(500).nullable().default(null),
 };
 
+const clientIdSchema = z.string().regex(
+  /^[A-Za-z0-9_.:-]{1,100}$/,
+  "Use 1-100 letters, digits, '_', '-', '.' or ':'.",
+);
+
 const createSchema = z.strictObject({
   ...fields,
-  client_id: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, "Use 1-100 letters, digits, '_', '-', '.' or ':'.")
-    .optional(),
+  client_id: clientIdSchema.optional(),
 }).refine((b) => b.venue !== null || b.online_url !== null, {
   message: "Give a venue or an online_url.",
   path: ["venue"],
@@ -178,7 +177,9 @@ export const eventsApi = new Hono<AppEnv>()
   .post("/", async (c) => {
     const claims = requireUser(c);
     const body = await readJson(c, createSchema);
-    const clientId = body.client_id ?? c.req.header("idempotency-key")?.slice(0, 100);
+    const header = c.req.header("idempotency-key")?.trim() || undefined;
+    const clientId = body.client_id ??
+      (header === undefined ? undefined : check(clientIdSchema, header, "Idempotency-Key"));
     await limit(c, eventRules.create, claims.sub);
     const input: EventInput = { ...body, client_id: clientId };
     const result = await createEvent(c.var.platform.db, claims, input);

@@ -11,7 +11,11 @@ export interface RequestLogOptions {
   trustIncomingId?: boolean;
 }
 
-/** Request id and access-log middleware. */
+/** The path as logged: secrets that travel in paths (calendar feed tokens) are left out. */
+export function loggedPath(path: string): string {
+  return path.replace(/^\/calendar\/[^/]+\.ics$/, "/calendar/<token>.ics");
+}
+
 export function requestLog({ log, trustIncomingId = false }: RequestLogOptions): MiddlewareHandler<AppEnv> {
   return async function requestLog(c, next) {
     const incoming = c.req.header("x-request-id");
@@ -25,7 +29,7 @@ export function requestLog({ log, trustIncomingId = false }: RequestLogOptions):
     const status = c.res.status;
     const fields = {
       method: c.req.method,
-      path: c.req.path,
+      path: loggedPath(c.req.path),
       status,
       duration_ms: Math.round((performance.now() - start) * 10) / 10,
     };

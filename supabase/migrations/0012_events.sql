@@ -289,6 +289,9 @@ create trigger events_after_update after update on public.events
 create function public.events_bump_sequence() returns trigger
 language plpgsql set search_path = '' as $$
 begin
+  if old.status = 'cancelled' and new.status <> 'cancelled' then
+    raise exception 'A cancelled event stays cancelled.' using errcode = '22023';
+  end if;
   if (new.title, new.description, new.starts_at, new.ends_at, new.timezone, new.venue_name, new.venue_address,
       new.lat, new.lng, new.online_url, new.status)
     is distinct from (old.title, old.description, old.starts_at, old.ends_at, old.timezone, old.venue_name,
@@ -377,7 +380,9 @@ begin
     end if;
     update public.event_rsvps set guests = v_guests, updated_at = now()
     where event_id = p_event and user_id = v_uid returning * into r;
-    if r.state = 'going' then perform public.event_promote(p_event); end if;
+    -- A smaller party (going, or at the head of the waitlist) may let someone in.
+    perform public.event_promote(p_event);
+    select * into r from public.event_rsvps where event_id = p_event and user_id = v_uid;
     return public.event_rsvp_json(r);
   end if;
 
@@ -406,6 +411,7 @@ begin
     updated_at = now()
   returning * into r;
   if r.state <> 'going' then perform public.event_promote(p_event); end if;
+  select * into r from public.event_rsvps where event_id = p_event and user_id = v_uid;
   return public.event_rsvp_json(r);
 end $$;
 
@@ -479,13 +485,20 @@ declare
   e public.events;
 begin
   if auth.uid() is null then return false; end if;
-  select * into e from public.events where id = p_event and status <> 'draft';
+  select * into e from public.events where id = p_event and status <> 'draft' and visibility = 'invite';
   if not found or e.invite_token <> p_token then return false; end if;
   insert into public.event_invites (event_id, user_id)
-  select id, auth.uid() from public.events where series_id = e.series_id and invite_token = p_token
+  select id, auth.uid() from public.events
+  where series_id = e.series_id and invite_token = p_token and visibility = 'invite'
   on conflict do nothing;
   return true;
 end $$;
+
+-- The invitation token of an event, for its organizers only (the column is not granted to users).
+create function public.event_invite_token(p_event uuid) returns text
+language sql stable security definer set search_path = '' as $$
+  select invite_token from public.events where id = p_event and public.event_is_organizer(p_event)
+$$;
 
 -- Organizers with their names (profiles are private to signed-in people; organizers of an event
 -- the caller may see are not).
@@ -510,8 +523,10 @@ revoke execute on function public.event_waitlist_position(uuid, bigint), public.
   public.calendar_feed_user(text) from public, anon;
 grant execute on function public.event_rsvp(uuid, text, int), public.event_decide(uuid, uuid, boolean),
   public.event_fill_seats(uuid), public.event_check_in(uuid, text), public.event_accept_invite(uuid, text),
-  public.event_waitlist_position(uuid, bigint), public.event_rsvp_json(public.event_rsvps)
+  public.event_rsvp_json(public.event_rsvps), public.event_invite_token(uuid)
   to authenticated, service_role;
+revoke execute on function public.event_invite_token(uuid) from public, anon;
+grant execute on function public.event_waitlist_position(uuid, bigint) to service_role;
 grant execute on function public.event_promote(uuid), public.calendar_feed_user(text) to service_role;
 grant execute on function public.event_counts_json(public.events), public.event_organizers_json(uuid)
   to anon, authenticated, service_role;
@@ -544,13 +559,13 @@ create policy "events are visible to the people they are for" on public.events f
     or series_id in (select public.event_my_series())
     or (select public.is_admin()));
 create policy "organizers add occurrences" on public.events for insert to authenticated
-  with check (series_id in (select public.event_my_series()));
+  with check (series_id in (select public.event_my_series()) or (select public.is_admin()));
 create policy "organizers change their events" on public.events for update to authenticated
   using (series_id in (select public.event_my_series()) or (select public.is_admin()))
   with check (series_id in (select public.event_my_series()) or (select public.is_admin()));
 create policy "organizers remove occurrences nobody answered" on public.events for delete to authenticated
-  using (series_id in (select public.event_my_series()) and going_count + waitlist_count + pending_count
-    + maybe_count = 0);
+  using ((series_id in (select public.event_my_series()) or (select public.is_admin()))
+    and going_count + waitlist_count + pending_count + maybe_count = 0);
 
 alter table public.event_rsvps enable row level security;
 create policy "people see their RSVPs and organizers their events' RSVPs" on public.event_rsvps
@@ -583,7 +598,10 @@ grant select (id, series_id, occurrence, title, description, category, starts_at
   venue_address, lat, lng, online_url, capacity, visibility, requires_approval, status, going_seats, going_count,
   waitlist_count, pending_count, maybe_count, sequence, cancelled_at, created_at, updated_at, search)
   on public.events to anon;
-grant select on public.events to authenticated;
+grant select (id, series_id, occurrence, title, description, category, starts_at, ends_at, timezone, venue_name,
+  venue_address, lat, lng, online_url, capacity, visibility, requires_approval, status, going_seats, going_count,
+  waitlist_count, pending_count, maybe_count, sequence, cancelled_at, created_at, updated_at, search)
+  on public.events to authenticated;
 grant insert (id, created_by, rrule, client_id) on public.event_series to authenticated;
 grant update (rrule) on public.event_series to authenticated;
 grant insert, delete on public.event_organizers to authenticated;
