@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import { eventIcs, feedIcs } from "@/lib/events/calendar.ts";
 import { notFound } from "@/lib/errors.ts";
-import { baseUrl } from "./api/events.ts";
+import { baseUrl } from "./events_shared.ts";
 import type { AppEnv } from "./env.ts";
 
 const ics = (body: string, filename: string, cache: string) =>

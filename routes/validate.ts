@@ -3,8 +3,8 @@
  * and a zod schema (422 with the offending paths). Object schemas should be strict so that unknown
  * fields are reported.
  */
-import type { z } from "zod";
-import { badRequest, payloadTooLarge, unprocessable, unsupportedMediaType } from "@/lib/errors.ts";
+import { z } from "zod";
+import { badRequest, notFound, payloadTooLarge, unprocessable, unsupportedMediaType } from "@/lib/errors.ts";
 import type { Ctx } from "./env.ts";
 
 /** One validation problem, as returned in `error.details`. */
@@ -98,4 +98,22 @@ export async function readForm<S extends z.ZodType>(c: Ctx, schema: S): Promise<
 /** Validates query parameters. */
 export function readQuery<S extends z.ZodType>(c: Ctx, schema: S): z.output<S> {
   return check(schema, c.req.query(), "query");
+}
+
+/** Text of `min`..`max` characters (as Postgres counts them), without NUL, not only spaces. */
+export const text = (min: number, max: number) =>
+  z.string()
+    .refine((s) => !s.includes("\u0000"), "Must not contain NUL characters.")
+    .refine((s) => [...s].length <= max, `At most ${max} characters.`)
+    .refine(
+      (s) => min === 0 || s.trim().length >= min,
+      min === 1 ? "Must not be empty." : `At least ${min} characters.`,
+    );
+
+const uuidSchema = z.uuid();
+/** A UUID path parameter (lower-cased); anything else names nothing: 404 with `message`. */
+export function uuidParam(c: Ctx, name: string, message: string): string {
+  const parsed = uuidSchema.safeParse(c.req.param(name));
+  if (!parsed.success) throw notFound(message);
+  return parsed.data.toLowerCase();
 }

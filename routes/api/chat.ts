@@ -31,10 +31,11 @@ import {
   updateRoom,
 } from "@/lib/chat/rooms.ts";
 import { notFound } from "@/lib/errors.ts";
-import { enforce, type RateLimitRule } from "@/lib/kv/rate_limit.ts";
+import type { RateLimitRule } from "@/lib/kv/rate_limit.ts";
 import type { AppEnv, Ctx } from "../env.ts";
 import { requireAdmin, requireUser } from "../session.ts";
-import { check, readJson, readQuery } from "../validate.ts";
+import { rateLimit } from "../rate_limit.ts";
+import { check, readJson, readQuery, text } from "../validate.ts";
 
 /** Per-person limits on chat writes. */
 export const chatRules = {
@@ -44,20 +45,6 @@ export const chatRules = {
   dm: { name: "chat-dm-open", limit: 60, windowSeconds: 3600 },
   report: { name: "chat-report", limit: 20, windowSeconds: 3600 },
 } satisfies Record<string, RateLimitRule>;
-
-async function limit(c: Ctx, rule: RateLimitRule, userId: string): Promise<void> {
-  enforce(rule, await c.var.platform.limiter.hit(rule, userId));
-}
-
-/** Text of `min`..`max` characters (as Postgres counts them), without NUL, not only spaces. */
-const text = (min: number, max: number) =>
-  z.string()
-    .refine((s) => !s.includes("\u0000"), "Must not contain NUL characters.")
-    .refine((s) => [...s].length <= max, `At most ${max} characters.`)
-    .refine(
-      (s) => min === 0 || s.trim().length >= min,
-      min === 1 ? "Must not be empty." : `At least ${min} characters.`,
-    );
 
 const uuid = z.uuid();
 const messageId = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
@@ -146,7 +133,7 @@ export const roomsApi = new Hono<AppEnv>()
   .post("/", async (c) => {
     const claims = requireUser(c);
     const body = await readJson(c, createRoomSchema);
-    await limit(c, chatRules.createRoom, claims.sub);
+    await rateLimit(c, chatRules.createRoom, claims.sub);
     return c.json(await createRoom(c.var.platform.db, claims, body), 201);
   })
   .get("/:id", async (c) => {
@@ -157,20 +144,20 @@ export const roomsApi = new Hono<AppEnv>()
     const claims = requireUser(c);
     const id = roomParam(c);
     const body = await readJson(c, updateRoomSchema);
-    await limit(c, chatRules.write, claims.sub);
+    await rateLimit(c, chatRules.write, claims.sub);
     return c.json(await updateRoom(c.var.platform.db, claims, id, body));
   })
   .post("/:id/join", async (c) => {
     const claims = requireUser(c);
     const id = roomParam(c);
-    await limit(c, chatRules.write, claims.sub);
+    await rateLimit(c, chatRules.write, claims.sub);
     return c.json(await joinRoom(c.var.platform.db, claims, id));
   })
   .post("/:id/members", async (c) => {
     const claims = requireUser(c);
     const id = roomParam(c);
     const body = await readJson(c, addMemberSchema);
-    await limit(c, chatRules.write, claims.sub);
+    await rateLimit(c, chatRules.write, claims.sub);
     const { member, created } = await addMember(c.var.platform.db, claims, id, {
       userId: body.user_id,
       role: body.role,
@@ -182,7 +169,7 @@ export const roomsApi = new Hono<AppEnv>()
     const id = roomParam(c);
     const userId = uuid.safeParse(c.req.param("userId"));
     if (!userId.success) throw notFound("That person is not a member.");
-    await limit(c, chatRules.write, claims.sub);
+    await rateLimit(c, chatRules.write, claims.sub);
     await removeMember(c.var.platform.db, claims, id, userId.data);
     return c.body(null, 204);
   })
@@ -190,7 +177,7 @@ export const roomsApi = new Hono<AppEnv>()
     const claims = requireUser(c);
     const id = roomParam(c);
     const body = await readJson(c, muteSchema);
-    await limit(c, chatRules.write, claims.sub);
+    await rateLimit(c, chatRules.write, claims.sub);
     return c.json(await muteMember(c.var.platform.db, claims, id, body.user_id, body.minutes));
   })
   .get("/:id/messages", async (c) => {
@@ -203,7 +190,7 @@ export const roomsApi = new Hono<AppEnv>()
     const claims = requireUser(c);
     const id = roomParam(c);
     const body = await readJson(c, postSchema);
-    await limit(c, chatRules.post, claims.sub);
+    await rateLimit(c, chatRules.post, claims.sub);
     const { platform } = c.var;
     const posted = await postMessage(platform.db, claims, id, {
       body: body.body,
@@ -231,34 +218,34 @@ export const messagesApi = new Hono<AppEnv>()
     const claims = requireUser(c);
     const id = messageParam(c);
     const body = await readJson(c, editSchema);
-    await limit(c, chatRules.write, claims.sub);
+    await rateLimit(c, chatRules.write, claims.sub);
     return c.json(await editMessage(c.var.platform.db, claims, id, body.body));
   })
   .delete("/:id", async (c) => {
     const claims = requireUser(c);
     const id = messageParam(c);
-    await limit(c, chatRules.write, claims.sub);
+    await rateLimit(c, chatRules.write, claims.sub);
     return c.json(await deleteMessage(c.var.platform.db, claims, id));
   })
   .post("/:id/reactions", async (c) => {
     const claims = requireUser(c);
     const id = messageParam(c);
     const body = await readJson(c, reactionSchema);
-    await limit(c, chatRules.write, claims.sub);
+    await rateLimit(c, chatRules.write, claims.sub);
     return c.json(await setReaction(c.var.platform.db, claims, id, body.emoji, true));
   })
   .delete("/:id/reactions/:emoji", async (c) => {
     const claims = requireUser(c);
     const id = messageParam(c);
     const emoji = check(reactionSchema.shape.emoji, c.req.param("emoji"), "emoji");
-    await limit(c, chatRules.write, claims.sub);
+    await rateLimit(c, chatRules.write, claims.sub);
     return c.json(await setReaction(c.var.platform.db, claims, id, emoji, false));
   })
   .post("/:id/report", async (c) => {
     const claims = requireUser(c);
     const id = messageParam(c);
     const body = await readJson(c, reportSchema);
-    await limit(c, chatRules.report, claims.sub);
+    await rateLimit(c, chatRules.report, claims.sub);
     const report = await reportMessage(c.var.platform.db, claims, id, body.reason);
     return c.json({ id: report.id, status: "open" }, report.created ? 201 : 200);
   });
@@ -268,7 +255,7 @@ export const dmsApi = new Hono<AppEnv>()
   .post("/", async (c) => {
     const claims = requireUser(c);
     const body = await readJson(c, dmSchema);
-    await limit(c, chatRules.dm, claims.sub);
+    await rateLimit(c, chatRules.dm, claims.sub);
     const { room, created } = await openDm(c.var.platform.db, claims, body.user_id);
     return c.json(room, created ? 201 : 200);
   });

@@ -17,7 +17,6 @@ import {
   listEvents,
   myEvents,
 } from "@/lib/events/events.ts";
-import { flushOutbox } from "@/lib/events/outbox.ts";
 import {
   addOrganizer,
   checkIn,
@@ -30,35 +29,11 @@ import {
 import { CATEGORIES } from "@/lib/events/views.ts";
 import { isTimeZone } from "@/lib/events/zones.ts";
 import { notFound } from "@/lib/errors.ts";
-import { enforce, type RateLimitRule } from "@/lib/kv/rate_limit.ts";
-import type { AppEnv, Ctx } from "../env.ts";
+import type { AppEnv } from "../env.ts";
+import { baseUrl, eventParam, eventRules, flushEvents, userParam } from "../events_shared.ts";
+import { rateLimit } from "../rate_limit.ts";
 import { requireUser } from "../session.ts";
-import { check, readJson, readQuery } from "../validate.ts";
-
-/** Per-person limits on event writes. */
-export const eventRules = {
-  create: { name: "events-create", limit: 20, windowSeconds: 3600 },
-  rsvp: { name: "events-rsvp", limit: 60, windowSeconds: 60 },
-  write: { name: "events-write", limit: 120, windowSeconds: 60 },
-  checkIn: { name: "events-checkin", limit: 600, windowSeconds: 60 },
-} satisfies Record<string, RateLimitRule>;
-
-async function limit(c: Ctx, rule: RateLimitRule, userId: string): Promise<void> {
-  enforce(rule, await c.var.platform.limiter.hit(rule, userId));
-}
-
-/** Sends the notices and reminders the last write left in the outbox (failures wait for the job). */
-async function flush(c: Ctx): Promise<void> {
-  const { platform } = c.var;
-  await flushOutbox(platform).catch((err) => platform.log.warn("event outbox flush failed", { err }));
-}
-
-/** Text of `min`..`max` characters (as Postgres counts them), without NUL. */
-const text = (min: number, max: number) =>
-  z.string()
-    .refine((s) => !s.includes("\u0000"), "Must not contain NUL characters.")
-    .refine((s) => [...s].length <= max, `At most ${max} characters.`)
-    .refine((s) => s.trim().length >= min, min === 1 ? "Must not be empty." : `At least ${min} characters.`);
+import { check, readJson, readQuery, text } from "../validate.ts";
 
 const instant = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 const httpUrl = z.url({ protocol: /^https?$/ }).max(2048);
@@ -141,23 +116,6 @@ const checkInSchema = z.strictObject({ code: text(4, 40) });
 const organizerSchema = z.strictObject({ user_id: z.uuid() });
 const inviteSchema = z.strictObject({ token: z.string().min(8).max(100) });
 
-const uuid = z.uuid();
-function eventParam(c: Ctx): string {
-  const parsed = uuid.safeParse(c.req.param("id"));
-  if (!parsed.success) throw notFound("No such event.");
-  return parsed.data;
-}
-function userParam(c: Ctx): string {
-  const parsed = uuid.safeParse(c.req.param("userId"));
-  if (!parsed.success) throw notFound("No such person.");
-  return parsed.data;
-}
-
-/** The origin links in calendars and feeds point at. */
-export function baseUrl(c: Ctx): string {
-  return c.var.platform.config.publicUrl ?? new URL(c.req.url).origin;
-}
-
 /** `/api/v1/events`. */
 export const eventsApi = new Hono<AppEnv>()
   .get("/", async (c) => {
@@ -180,7 +138,7 @@ export const eventsApi = new Hono<AppEnv>()
     const header = c.req.header("idempotency-key")?.trim() || undefined;
     const clientId = body.client_id ??
       (header === undefined ? undefined : check(clientIdSchema, header, "Idempotency-Key"));
-    await limit(c, eventRules.create, claims.sub);
+    await rateLimit(c, eventRules.create, claims.sub);
     const input: EventInput = { ...body, client_id: clientId };
     const result = await createEvent(c.var.platform.db, claims, input);
     return c.json({ event: result.event, occurrences: result.occurrences }, result.replayed ? 200 : 201);
@@ -192,9 +150,9 @@ export const eventsApi = new Hono<AppEnv>()
     const claims = requireUser(c);
     const id = eventParam(c);
     const { scope, ...patch } = await readJson(c, patchSchema);
-    await limit(c, eventRules.write, claims.sub);
+    await rateLimit(c, eventRules.write, claims.sub);
     const result = await updateEvent(c.var.platform.db, claims, id, patch as EventPatch, scope);
-    await flush(c);
+    await flushEvents(c);
     return c.json(result);
   })
   .post("/:id/cancel", async (c) => {
@@ -203,18 +161,18 @@ export const eventsApi = new Hono<AppEnv>()
     const body = c.req.header("content-length") === "0" || !c.req.header("content-type")
       ? { scope: "this" as const }
       : await readJson(c, cancelSchema);
-    await limit(c, eventRules.write, claims.sub);
+    await rateLimit(c, eventRules.write, claims.sub);
     const result = await cancelEvent(c.var.platform.db, claims, id, body.scope);
-    await flush(c);
+    await flushEvents(c);
     return c.json(result);
   })
   .post("/:id/rsvp", async (c) => {
     const claims = requireUser(c);
     const id = eventParam(c);
     const body = await readJson(c, rsvpSchema);
-    await limit(c, eventRules.rsvp, claims.sub);
+    await rateLimit(c, eventRules.rsvp, claims.sub);
     const result = await rsvp(c.var.platform.db, claims, id, body.status, body.guests);
-    await flush(c);
+    await flushEvents(c);
     return c.json(result);
   })
   .get("/:id/attendees", async (c) => {
@@ -227,16 +185,16 @@ export const eventsApi = new Hono<AppEnv>()
     const claims = requireUser(c);
     const id = eventParam(c);
     const userId = userParam(c);
-    await limit(c, eventRules.write, claims.sub);
+    await rateLimit(c, eventRules.write, claims.sub);
     const result = await decide(c.var.platform.db, claims, id, userId, c.req.param("decision") === "approve");
-    await flush(c);
+    await flushEvents(c);
     return c.json(result);
   })
   .post("/:id/checkin", async (c) => {
     const claims = requireUser(c);
     const id = eventParam(c);
     const body = await readJson(c, checkInSchema);
-    await limit(c, eventRules.checkIn, claims.sub);
+    await rateLimit(c, eventRules.checkIn, claims.sub);
     return c.json(await checkIn(c.var.platform.db, claims, id, body.code));
   })
   .get("/:id/stats", async (c) => {
@@ -247,21 +205,21 @@ export const eventsApi = new Hono<AppEnv>()
     const claims = requireUser(c);
     const id = eventParam(c);
     const body = await readJson(c, organizerSchema);
-    await limit(c, eventRules.write, claims.sub);
+    await rateLimit(c, eventRules.write, claims.sub);
     return c.json({ organizers: await addOrganizer(c.var.platform.db, claims, id, body.user_id) });
   })
   .delete("/:id/organizers/:userId", async (c) => {
     const claims = requireUser(c);
     const id = eventParam(c);
     const userId = userParam(c);
-    await limit(c, eventRules.write, claims.sub);
+    await rateLimit(c, eventRules.write, claims.sub);
     return c.json({ organizers: await removeOrganizer(c.var.platform.db, claims, id, userId) });
   })
   .post("/:id/invite", async (c) => {
     const claims = requireUser(c);
     const id = eventParam(c);
     const body = await readJson(c, inviteSchema);
-    await limit(c, eventRules.write, claims.sub);
+    await rateLimit(c, eventRules.write, claims.sub);
     if (!await acceptInvite(c.var.platform.db, claims, id, body.token)) {
       throw notFound("This invitation link is not valid (any more).");
     }
@@ -280,6 +238,6 @@ export const myEventsApi = new Hono<AppEnv>()
   })
   .post("/calendar/rotate", async (c) => {
     const claims = requireUser(c);
-    await limit(c, eventRules.write, claims.sub);
+    await rateLimit(c, eventRules.write, claims.sub);
     return c.json({ url: await rotateFeed(c.var.platform.db, claims, baseUrl(c)) });
   });

@@ -12,59 +12,20 @@ import {
   type FieldErrors,
   REPEAT_PRESETS,
 } from "@/components/EventForm.tsx";
-import { asUser } from "@/lib/db/as_user.ts";
 import { type EventPatch, updateEvent } from "@/lib/events/edit.ts";
-import {
-  cancelEvent,
-  checkedRule,
-  createEvent,
-  type EventInput,
-  requireOrganizer,
-} from "@/lib/events/events.ts";
-import { flushOutbox } from "@/lib/events/outbox.ts";
+import { cancelEvent, checkedRule, createEvent, type EventInput } from "@/lib/events/events.ts";
 import { CATEGORIES, type EventView } from "@/lib/events/views.ts";
 import { formatWhen, isTimeZone, localIso, parseLocalIso } from "@/lib/events/zones.ts";
-import { AppError, notFound } from "@/lib/errors.ts";
-import { enforce, type RateLimitRule } from "@/lib/kv/rate_limit.ts";
-import { eventRules } from "../api/events.ts";
-import type { AppEnv, Ctx } from "../env.ts";
+import { AppError } from "@/lib/errors.ts";
+import { eventParam, eventRules, flushEvents, organizerEvent, signInRedirect } from "../events_shared.ts";
+import { rateLimit } from "../rate_limit.ts";
+import type { AppEnv } from "../env.ts";
 import { renderPage } from "../render.tsx";
 import { requireUser } from "../session.ts";
-import { check, type FieldIssue, readForm } from "../validate.ts";
+import { check, type FieldIssue, readForm, text } from "../validate.ts";
 
-const signIn = (c: Ctx) => c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 303);
-
-async function limit(c: Ctx, rule: RateLimitRule, userId: string): Promise<void> {
-  enforce(rule, await c.var.platform.limiter.hit(rule, userId));
-}
-
-/** Sends what the write left in the outbox; a failure waits for the outbox job. */
-async function flush(c: Ctx): Promise<void> {
-  const { platform } = c.var;
-  await flushOutbox(platform).catch((err) => platform.log.warn("event outbox flush failed", { err }));
-}
-
-const uuid = z.uuid();
-function eventParam(c: Ctx): string {
-  const parsed = uuid.safeParse(c.req.param("id"));
-  if (!parsed.success) throw notFound("No such event.");
-  return parsed.data;
-}
-
-async function organizerEvent(c: Ctx, id: string): Promise<EventView> {
-  const claims = requireUser(c);
-  return await asUser(c.var.platform.db, claims, (tx) => requireOrganizer(tx, id, claims));
-}
-
-// Field rules mirror the JSON API's (routes/api/events.ts keeps its schema private); the form sends
-// strings, so numbers, checkboxes and wall times are converted here.
-
-/** Text of `min`..`max` characters (as Postgres counts them), without NUL. */
-const text = (min: number, max: number) =>
-  z.string()
-    .refine((s) => !s.includes("\u0000"), "Must not contain NUL characters.")
-    .refine((s) => [...s].length <= max, `At most ${max} characters.`)
-    .refine((s) => s.trim().length >= min, min === 1 ? "Must not be empty." : `At least ${min} characters.`);
+// The form sends strings: numbers, checkboxes and wall times are converted here; the rules are the
+// JSON API's (routes/api/events.ts), and lib/events checks the rest.
 
 /** An optional number field: empty is null. */
 const numberOrNull = (min: number, max: number, integer = false) =>
@@ -306,18 +267,18 @@ const RERENDER = new Set([409, 422]);
 /** `/events/new`, `/events/:id/edit`, `/events/:id/cancel`. */
 export const eventFormPages = new Hono<AppEnv>()
   .get("/events/new", (c) => {
-    if (!c.var.claims) return signIn(c);
+    if (!c.var.claims) return signInRedirect(c);
     return renderPage(c, <NewPage values={newValues()} />, { title: "New event" });
   })
   .post("/events/new", async (c) => {
-    if (!c.var.claims) return signIn(c);
+    if (!c.var.claims) return signInRedirect(c);
     const claims = requireUser(c);
     const values = await readForm(c, formValues);
     try {
       const input = check(formSchema, values, "form");
-      await limit(c, eventRules.create, claims.sub);
+      await rateLimit(c, eventRules.create, claims.sub);
       const { event } = await createEvent(c.var.platform.db, claims, input);
-      await flush(c);
+      await flushEvents(c);
       return c.redirect(`/events/${event.id}`, 303);
     } catch (err) {
       if (!(err instanceof AppError) || !RERENDER.has(err.status)) throw err;
@@ -328,14 +289,14 @@ export const eventFormPages = new Hono<AppEnv>()
     }
   })
   .get("/events/:id/edit", async (c) => {
-    if (!c.var.claims) return signIn(c);
+    if (!c.var.claims) return signInRedirect(c);
     const event = await organizerEvent(c, eventParam(c));
     return renderPage(c, <EditPage event={event} values={valuesOf(event)} />, {
       title: `Edit ${event.title}`,
     });
   })
   .post("/events/:id/edit", async (c) => {
-    if (!c.var.claims) return signIn(c);
+    if (!c.var.claims) return signInRedirect(c);
     const claims = requireUser(c);
     const id = eventParam(c);
     const event = await organizerEvent(c, id);
@@ -350,9 +311,9 @@ export const eventFormPages = new Hono<AppEnv>()
         ? "following"
         : "this";
       if (Object.keys(patch).length) {
-        await limit(c, eventRules.write, claims.sub);
+        await rateLimit(c, eventRules.write, claims.sub);
         await updateEvent(c.var.platform.db, claims, id, patch, scope);
-        await flush(c);
+        await flushEvents(c);
       }
       return c.redirect(`/events/${id}`, 303);
     } catch (err) {
@@ -364,7 +325,7 @@ export const eventFormPages = new Hono<AppEnv>()
     }
   })
   .get("/events/:id/cancel", async (c) => {
-    if (!c.var.claims) return signIn(c);
+    if (!c.var.claims) return signInRedirect(c);
     const e = await organizerEvent(c, eventParam(c));
     return renderPage(
       c,
@@ -409,12 +370,12 @@ export const eventFormPages = new Hono<AppEnv>()
     );
   })
   .post("/events/:id/cancel", async (c) => {
-    if (!c.var.claims) return signIn(c);
+    if (!c.var.claims) return signInRedirect(c);
     const claims = requireUser(c);
     const id = eventParam(c);
     const values = await readForm(c, formValues);
-    await limit(c, eventRules.write, claims.sub);
+    await rateLimit(c, eventRules.write, claims.sub);
     await cancelEvent(c.var.platform.db, claims, id, scopeSchema.parse(values.scope));
-    await flush(c);
+    await flushEvents(c);
     return c.redirect(`/events/${id}`, 303);
   });

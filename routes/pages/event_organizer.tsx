@@ -7,9 +7,7 @@ import { Hono } from "hono";
 import QRCode from "qrcode";
 import { z } from "zod";
 import { CheckinScanner, RsvpChart } from "@/components/islands.ts";
-import { asUser } from "@/lib/db/as_user.ts";
-import { getEvent, requireOrganizer } from "@/lib/events/events.ts";
-import { flushOutbox } from "@/lib/events/outbox.ts";
+import { getEvent } from "@/lib/events/events.ts";
 import {
   type Attendee,
   checkIn,
@@ -22,31 +20,20 @@ import {
 } from "@/lib/events/rsvps.ts";
 import type { EventView, RsvpState } from "@/lib/events/views.ts";
 import { formatInZone, formatWhen } from "@/lib/events/zones.ts";
-import { AppError, notFound } from "@/lib/errors.ts";
-import { enforce, type RateLimitRule } from "@/lib/kv/rate_limit.ts";
-import { eventRules } from "../api/events.ts";
+import { AppError } from "@/lib/errors.ts";
+import {
+  eventParam,
+  eventRules,
+  flushEvents,
+  organizerEvent,
+  signInRedirect,
+  userParam,
+} from "../events_shared.ts";
+import { rateLimit } from "../rate_limit.ts";
 import type { AppEnv, Ctx } from "../env.ts";
 import { renderPage } from "../render.tsx";
 import { requireUser } from "../session.ts";
 import { readForm, readQuery } from "../validate.ts";
-
-const signIn = (c: Ctx) => c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 303);
-
-async function limit(c: Ctx, rule: RateLimitRule, userId: string): Promise<void> {
-  enforce(rule, await c.var.platform.limiter.hit(rule, userId));
-}
-
-const uuid = z.uuid();
-function param(c: Ctx, name: "id" | "userId"): string {
-  const parsed = uuid.safeParse(c.req.param(name));
-  if (!parsed.success) throw notFound(name === "id" ? "No such event." : "No such person.");
-  return parsed.data;
-}
-
-async function organizerEvent(c: Ctx, id: string): Promise<EventView> {
-  const claims = requireUser(c);
-  return await asUser(c.var.platform.db, claims, (tx) => requireOrganizer(tx, id, claims));
-}
 
 const STATES = ["going", "waitlisted", "pending", "maybe", "not_going", "declined"] as const;
 const STATE_LABELS: Record<RsvpState, string> = {
@@ -294,8 +281,8 @@ const stateQuery = z.object({ state: z.enum(STATES).optional().catch(undefined) 
 /** `/events/:id/ticket`, `/events/:id/checkin`, `/events/:id/dashboard` and the approval forms. */
 export const eventOrganizerPages = new Hono<AppEnv>()
   .get("/events/:id/ticket", async (c) => {
-    if (!c.var.claims) return signIn(c);
-    const event = await getEvent(c.var.platform.db, requireUser(c), param(c, "id"));
+    if (!c.var.claims) return signInRedirect(c);
+    const event = await getEvent(c.var.platform.db, requireUser(c), eventParam(c));
     const rsvp = event.my_rsvp;
     if (rsvp?.state !== "going" || !rsvp.ticket_code) {
       return renderPage(
@@ -343,14 +330,14 @@ export const eventOrganizerPages = new Hono<AppEnv>()
     );
   })
   .get("/events/:id/checkin", async (c) => {
-    if (!c.var.claims) return signIn(c);
-    const event = await organizerEvent(c, param(c, "id"));
+    if (!c.var.claims) return signInRedirect(c);
+    const event = await organizerEvent(c, eventParam(c));
     return renderPage(c, await CheckinPage({ c, event }), { title: `Check-in: ${event.title}` });
   })
   .post("/events/:id/checkin", async (c) => {
-    if (!c.var.claims) return signIn(c);
+    if (!c.var.claims) return signInRedirect(c);
     const claims = requireUser(c);
-    const event = await organizerEvent(c, param(c, "id"));
+    const event = await organizerEvent(c, eventParam(c));
     const { code } = await readForm(c, z.object({ code: z.string().default("") }));
     let outcome: CheckinOutcome;
     let status = 200;
@@ -359,7 +346,7 @@ export const eventOrganizerPages = new Hono<AppEnv>()
       status = 422;
     } else {
       try {
-        await limit(c, eventRules.checkIn, claims.sub);
+        await rateLimit(c, eventRules.checkIn, claims.sub);
         const r = await checkIn(c.var.platform.db, claims, event.id, code);
         outcome = {
           kind: "ok",
@@ -376,9 +363,9 @@ export const eventOrganizerPages = new Hono<AppEnv>()
     return renderPage(c, page, { title: `Check-in: ${event.title}`, status });
   })
   .get("/events/:id/dashboard", async (c) => {
-    if (!c.var.claims) return signIn(c);
+    if (!c.var.claims) return signInRedirect(c);
     const claims = requireUser(c);
-    const event = await organizerEvent(c, param(c, "id"));
+    const event = await organizerEvent(c, eventParam(c));
     const { state } = readQuery(c, stateQuery);
     const db = c.var.platform.db;
     const [stats, attendees] = [
@@ -420,15 +407,13 @@ export const eventOrganizerPages = new Hono<AppEnv>()
     );
   })
   .post("/events/:id/attendees/:userId/:decision{approve|decline}", async (c) => {
-    if (!c.var.claims) return signIn(c);
+    if (!c.var.claims) return signInRedirect(c);
     const claims = requireUser(c);
-    const id = param(c, "id");
-    const userId = param(c, "userId");
+    const id = eventParam(c);
+    const userId = userParam(c);
     const { state } = readQuery(c, stateQuery);
-    await limit(c, eventRules.write, claims.sub);
+    await rateLimit(c, eventRules.write, claims.sub);
     await decide(c.var.platform.db, claims, id, userId, c.req.param("decision") === "approve");
-    await flushOutbox(c.var.platform).catch((err) =>
-      c.var.platform.log.warn("event outbox flush failed", { err })
-    );
+    await flushEvents(c);
     return c.redirect(`/events/${id}/dashboard${state ? `?state=${state}` : ""}`, 303);
   });

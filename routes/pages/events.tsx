@@ -10,30 +10,18 @@ import { CATEGORY_LABELS, EventCard, eventWhen } from "@/components/EventCard.ts
 import { RsvpPanel } from "@/components/islands.ts";
 import { googleLink } from "@/lib/events/calendar.ts";
 import { acceptInvite, getEvent, listEvents } from "@/lib/events/events.ts";
-import { flushOutbox } from "@/lib/events/outbox.ts";
 import { describeRule } from "@/lib/events/recurrence.ts";
 import { rsvp } from "@/lib/events/rsvps.ts";
 import { CATEGORIES, type EventView } from "@/lib/events/views.ts";
 import { AppError, notFound } from "@/lib/errors.ts";
 import { renderMarkdown } from "@/lib/markdown.ts";
-import { enforce, type RateLimitRule } from "@/lib/kv/rate_limit.ts";
-import { baseUrl, eventRules } from "../api/events.ts";
+import { baseUrl, eventParam, eventRules, flushEvents } from "../events_shared.ts";
+import { rateLimit } from "../rate_limit.ts";
 import type { AppEnv, Ctx } from "../env.ts";
 import { clientConfig } from "../realtime.ts";
 import { renderPage } from "../render.tsx";
 import { requireUser } from "../session.ts";
 import { readForm, readQuery } from "../validate.ts";
-
-async function limit(c: Ctx, rule: RateLimitRule, userId: string): Promise<void> {
-  enforce(rule, await c.var.platform.limiter.hit(rule, userId));
-}
-
-const uuid = z.uuid();
-function eventParam(c: Ctx): string {
-  const parsed = uuid.safeParse(c.req.param("id"));
-  if (!parsed.success) throw notFound("No such event.");
-  return parsed.data.toLowerCase();
-}
 
 /** Empty form fields count as not given. */
 const blank = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : v);
@@ -343,16 +331,16 @@ export const eventPages = new Hono<AppEnv>()
     const id = eventParam(c);
     const body = await readForm(c, rsvpForm);
     const { platform } = c.var;
-    await limit(c, eventRules.rsvp, claims.sub);
+    await rateLimit(c, eventRules.rsvp, claims.sub);
     await rsvp(platform.db, claims, id, body.status, body.guests);
-    await flushOutbox(platform).catch((err) => platform.log.warn("event outbox flush failed", { err }));
+    await flushEvents(c);
     return c.redirect(`/events/${id}`, 303);
   })
   .post("/events/:id/invite", async (c) => {
     const claims = requireUser(c);
     const id = eventParam(c);
     const body = await readForm(c, inviteForm);
-    await limit(c, eventRules.write, claims.sub);
+    await rateLimit(c, eventRules.write, claims.sub);
     if (!await acceptInvite(c.var.platform.db, claims, id, body.token)) {
       throw notFound("This invitation link is not valid (any more).");
     }

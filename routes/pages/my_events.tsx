@@ -8,13 +8,11 @@ import { EventCard } from "@/components/EventCard.tsx";
 import { feedUrl, rotateFeed } from "@/lib/events/calendar.ts";
 import { myEvents } from "@/lib/events/events.ts";
 import type { EventView } from "@/lib/events/views.ts";
-import { enforce } from "@/lib/kv/rate_limit.ts";
-import { baseUrl, eventRules } from "../api/events.ts";
-import type { AppEnv, Ctx } from "../env.ts";
+import { baseUrl, eventRules, signInRedirect } from "../events_shared.ts";
+import { rateLimit } from "../rate_limit.ts";
+import type { AppEnv } from "../env.ts";
 import { renderPage } from "../render.tsx";
 import { requireUser } from "../session.ts";
-
-const signIn = (c: Ctx) => c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 303);
 
 function Section(
   { title, id, events, empty, line }: {
@@ -72,7 +70,7 @@ function Feed({ url }: { url: string | null }) {
 /** "My events" routes. */
 export const myEventsPages = new Hono<AppEnv>()
   .get("/me/events", async (c) => {
-    if (!c.var.claims) return signIn(c);
+    if (!c.var.claims) return signInRedirect(c);
     const claims = requireUser(c);
     const db = c.var.platform.db;
     const [mine, url] = await Promise.all([myEvents(db, claims), feedUrl(db, claims, baseUrl(c))]);
@@ -125,10 +123,10 @@ export const myEventsPages = new Hono<AppEnv>()
     );
   })
   .post("/me/calendar/rotate", async (c) => {
-    if (!c.var.claims) return signIn(c);
+    if (!c.var.claims) return signInRedirect(c);
     const claims = requireUser(c);
     const { platform } = c.var;
-    enforce(eventRules.write, await platform.limiter.hit(eventRules.write, claims.sub));
+    await rateLimit(c, eventRules.write, claims.sub);
     await rotateFeed(platform.db, claims, baseUrl(c));
     return c.redirect("/me/events", 303);
   });
