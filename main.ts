@@ -4,6 +4,7 @@
  */
 import { ConfigError, loadConfig } from "@/lib/config.ts";
 import { createPlatform } from "@/lib/platform.ts";
+import { ensureBucket } from "@/lib/storage/mod.ts";
 import { describeDemo, isEmpty, seedDemo } from "@/lib/seed.ts";
 import { createRunner, type Runner } from "@/lib/jobs/runner.ts";
 import { createApp } from "@/routes/app.ts";
@@ -56,6 +57,16 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sign
 
 const ready = (async () => {
   platform = await createPlatform(config);
+  // Cloud mode keeps uploads in a private Supabase Storage bucket: create it on first start.
+  if (config.supabase) {
+    const { url, serviceRoleKey } = config.supabase;
+    await ensureBucket({ url, serviceRoleKey, bucket: config.media.bucket }).catch((err) =>
+      platform!.log.warn("could not create the storage bucket", {
+        bucket: config.media.bucket,
+        err: String(err),
+      })
+    );
+  }
   // Demo accounts only for the embedded database: a shared Postgres never gets a known admin.
   if (config.seed === "auto" && !config.databaseUrl && !config.supabase && await isEmpty(platform.db)) {
     const created = await seedDemo(platform.db, platform.auth, config.dataDir);

@@ -19,6 +19,7 @@
  * `--explain` adds EXPLAIN ANALYZE of the chat queries as an authenticated member (chat_profile.ts).
  * Progress goes to stderr; the Markdown report (bench/chat_report.ts) to stdout.
  */
+import { benchRun } from "./harness.ts";
 import { loadConfig } from "@/lib/config.ts";
 import { createLogger } from "@/lib/log.ts";
 import { createPlatform } from "@/lib/platform.ts";
@@ -64,30 +65,16 @@ Postgres when DATABASE_URL is set (a scratch database on its server, dropped at 
 
 const options: Options = parseBenchOptions(Deno.args, DEFAULTS, BOUNDS, usage);
 const databaseUrl = Deno.env.get("DATABASE_URL") || undefined;
-const progress = (m: string) => console.error(`[bench:chat] ${m}`);
 const secret = `chat-bench-${crypto.randomUUID()}`;
-const tmp = await Deno.makeTempDir({ prefix: "plaza-chat-bench-" });
-const began = performance.now();
 let bdb: BenchDatabase | undefined;
-
-const cleanUp = async () => {
-  await stopAll(2_000);
-  await bdb?.drop().catch(() => {});
-  await Deno.remove(tmp, { recursive: true }).catch(() => {});
-};
-// Bounds the whole run: whatever hangs, Plaza is stopped, the scratch database dropped, and the bench exits.
-const watchdog = setTimeout(async () => {
-  progress("watchdog: still running after 600 s, stopping");
-  await cleanUp();
-  Deno.exit(2);
-}, 600_000);
-const onSignal = async () => {
-  progress("interrupted, cleaning up");
-  await cleanUp();
-  Deno.exit(130);
-};
-Deno.addSignalListener("SIGINT", onSignal);
-Deno.addSignalListener("SIGTERM", onSignal);
+const run = await benchRun("chat", {
+  watchdogSeconds: 600,
+  cleanUp: async () => {
+    await stopAll(2_000);
+    await bdb?.drop();
+  },
+});
+const { tmp, began, progress } = run;
 
 const report: Partial<Report> = { options, databaseUrl: !!databaseUrl };
 let failure: unknown;
@@ -205,10 +192,7 @@ try {
 } catch (err) {
   failure = err;
 } finally {
-  await cleanUp();
-  clearTimeout(watchdog);
-  Deno.removeSignalListener("SIGINT", onSignal);
-  Deno.removeSignalListener("SIGTERM", onSignal);
+  await run.close();
 }
 
 if (failure) {

@@ -7,7 +7,7 @@
  * from a member's socket to the same channel (no HTTP, no database write), and `GET /health`.
  * Reads its settings from the JSON file named by the first argument; prints one JSON line.
  */
-import { createClient, type RealtimeChannel, type SupabaseClient } from "@supabase/supabase-js";
+import { closeAll, createSocketBench, sleep } from "./chat_sockets.ts";
 
 interface Settings {
   url: string;
@@ -27,72 +27,14 @@ interface Settings {
 }
 
 const settings: Settings = JSON.parse(await Deno.readTextFile(Deno.args[0]));
-const topic = `room:${settings.roomId}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function client(token: string): SupabaseClient {
-  return createClient(settings.url, settings.anonKey, {
-    auth: { persistSession: false, autoRefreshToken: false },
-    accessToken: () => Promise.resolve(token),
-    realtime: { params: { vsn: "2.0.0" }, heartbeatIntervalMs: 25_000 },
-  });
-}
-
-async function subscribe(channel: RealtimeChannel): Promise<void> {
-  await channel.socket.setAuth();
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`joining ${topic} timed out`)), 10_000);
-    channel.subscribe((status, err) => {
-      if (status === "SUBSCRIBED") {
-        clearTimeout(timer);
-        resolve();
-      } else if (status !== "CLOSED") {
-        clearTimeout(timer);
-        reject(new Error(`joining ${topic}: ${status} ${err?.message ?? ""}`));
-      }
-    });
-  });
-}
-
-/** What is being waited for: arrival offsets (ms) per socket for one key. */
-interface Pending {
-  t0: number;
-  arrivals: number[];
-  done?: () => void;
-}
-const pending = new Map<string, Pending>();
 const expected = settings.subscribers.length;
+const bench = createSocketBench({ ...settings, expected });
 
-function arrived(key: string | undefined) {
-  if (!key) return;
-  const p = pending.get(key);
-  if (!p) return;
-  p.arrivals.push(performance.now() - p.t0);
-  if (p.arrivals.length >= expected) p.done?.();
-}
-
-/** Waits until every socket has the item of `key`, or `timeoutMs`. */
-function whenDelivered(p: Pending): Promise<void> {
-  if (p.arrivals.length >= expected) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, settings.timeoutMs);
-    p.done = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-  });
-}
-
-const clients: SupabaseClient[] = [];
 const t0 = performance.now();
-for (const s of settings.subscribers) {
-  const c = client(s.token);
-  clients.push(c);
-  const channel = c.channel(topic, { config: { private: true } })
-    .on("broadcast", { event: "message" }, (m) => arrived((m.payload as { client_id?: string }).client_id))
-    .on("broadcast", { event: "bench_ping" }, (m) => arrived((m.payload as { key?: string }).key));
-  await subscribe(channel);
-}
+const clients = await bench.subscribeAll(settings.subscribers.map((s) => s.token), {
+  message: "client_id",
+  bench_ping: "key",
+});
 const subscribeMs = performance.now() - t0;
 const progress = (m: string) => console.error(`[bench:chat clients] ${m}`);
 progress(`${clients.length} sockets subscribed in ${(subscribeMs / 1000).toFixed(1)} s`);
@@ -109,20 +51,9 @@ async function post(i: number): Promise<Sample> {
   const poster = settings.posters[i % settings.posters.length];
   const key = `bench-${i}-${crypto.randomUUID().slice(0, 8)}`;
   const body = JSON.stringify({ body: `Message ${i}: see you at the market stall tomorrow`, client_id: key });
-  const p: Pending = { t0: 0, arrivals: [] };
-  pending.set(key, p);
-  p.t0 = performance.now();
-  const res = await fetch(`${settings.url}/api/v1/rooms/${settings.roomId}/messages`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${poster.token}` },
-    body,
-  });
-  const text = await res.text();
-  const http = performance.now() - p.t0;
-  await whenDelivered(p);
-  pending.delete(key);
-  const id = res.status === 201 ? Number(JSON.parse(text).id) : undefined;
-  return { http, status: res.status, arrivals: p.arrivals, id };
+  const { http, status, text, arrivals } = await bench.post(poster.token, key, body);
+  const id = status === 201 ? Number(JSON.parse(text).id) : undefined;
+  return { http, status, arrivals, id };
 }
 
 /** Posts `count` measured messages (after `warmup` unmeasured ones). */
@@ -159,18 +90,18 @@ if (latest) {
 const phase2 = await postPhase(settings.warmup + half, 0, settings.posts - half);
 
 // Baseline 1: a client broadcast from another member's socket to the same 50 sockets.
-const pingClient = client(settings.pinger.token);
-const pingChannel = pingClient.channel(topic, { config: { private: true, broadcast: { self: false } } });
-await subscribe(pingChannel);
+const pingClient = bench.client(settings.pinger.token);
+const pingChannel = pingClient.channel(bench.topic, {
+  config: { private: true, broadcast: { self: false } },
+});
+await bench.subscribe(pingChannel);
 const pings: number[][] = [];
 for (let i = 0; i < settings.warmup + settings.pings; i++) {
   const key = `ping-${i}`;
-  const p: Pending = { t0: performance.now(), arrivals: [] };
-  pending.set(key, p);
+  bench.track(key);
   await pingChannel.send({ type: "broadcast", event: "bench_ping", payload: { key } });
-  await whenDelivered(p);
-  pending.delete(key);
-  if (i >= settings.warmup) pings.push(p.arrivals);
+  const arrivals = await bench.waitAll(key);
+  if (i >= settings.warmup) pings.push(arrivals);
   await sleep(settings.pauseMs);
 }
 
@@ -188,8 +119,5 @@ const stat = await Deno.readTextFile("/proc/self/stat").catch(() => "");
 const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
 const cpuSeconds = stat ? (Number(fields[11]) + Number(fields[12])) / 100 : 0;
 console.log(JSON.stringify({ subscribeMs, phases: [phase1, phase2], pings, health, cpuSeconds }));
-for (const c of [...clients, pingClient]) {
-  await c.removeAllChannels();
-  c.realtime.disconnect();
-}
+await closeAll([...clients, pingClient]);
 Deno.exit(0);

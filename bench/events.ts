@@ -14,6 +14,7 @@
  *
  * `--explain` adds EXPLAIN ANALYZE of the list query. Progress goes to stderr; the report to stdout.
  */
+import { benchRun } from "./harness.ts";
 import { loadConfig } from "@/lib/config.ts";
 import { createLogger } from "@/lib/log.ts";
 import { createPlatform, type Platform } from "@/lib/platform.ts";
@@ -100,33 +101,19 @@ function render(o: Options, r: Report): string {
 
 const options: Options = parseBenchOptions(Deno.args, DEFAULTS, BOUNDS, usage);
 const databaseUrl = Deno.env.get("DATABASE_URL") || undefined;
-const progress = (m: string) => console.error(`[bench:events] ${m}`);
 const secret = `events-bench-${crypto.randomUUID()}`;
-const tmp = await Deno.makeTempDir({ prefix: "plaza-events-bench-" });
-const began = performance.now();
 let bdb: BenchDatabase | undefined;
 let platform: Platform | undefined;
 let server: Deno.HttpServer<Deno.NetAddr> | undefined;
-
-const cleanUp = async () => {
-  await server?.shutdown().catch(() => {});
-  await platform?.close().catch(() => {});
-  await bdb?.drop().catch(() => {});
-  await Deno.remove(tmp, { recursive: true }).catch(() => {});
-};
-// Bounds the whole run: whatever hangs, the server stops, the scratch database is dropped, and the bench exits.
-const watchdog = setTimeout(async () => {
-  progress("watchdog: still running after 300 s, stopping");
-  await cleanUp();
-  Deno.exit(2);
-}, 300_000);
-const onSignal = async () => {
-  progress("interrupted, cleaning up");
-  await cleanUp();
-  Deno.exit(130);
-};
-Deno.addSignalListener("SIGINT", onSignal);
-Deno.addSignalListener("SIGTERM", onSignal);
+const run = await benchRun("events", {
+  watchdogSeconds: 300,
+  cleanUp: async () => {
+    await server?.shutdown().catch(() => {});
+    await platform?.close().catch(() => {});
+    await bdb?.drop();
+  },
+});
+const { tmp, began, progress } = run;
 
 let report: Report | undefined;
 let failure: unknown;
@@ -181,10 +168,7 @@ try {
 } catch (err) {
   failure = err;
 } finally {
-  await cleanUp();
-  clearTimeout(watchdog);
-  Deno.removeSignalListener("SIGINT", onSignal);
-  Deno.removeSignalListener("SIGTERM", onSignal);
+  await run.close();
 }
 
 if (failure || !report) {

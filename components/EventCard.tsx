@@ -31,7 +31,20 @@ export function eventWhere(e: EventView): string {
 /** One event card; `children` adds lines (the caller's state, organizer links). */
 export function EventCard({ event: e, children }: { event: EventView; children?: ComponentChildren }) {
   return (
-    <li class="event-card" data-testid="event-card">
+    <li class={e.cover ? "event-card has-cover" : "event-card"} data-testid="event-card">
+      {e.cover && (
+        <a href={`/events/${e.id}`} class="event-card-cover cover-ph" tabIndex={-1} aria-hidden="true">
+          <img
+            src={e.cover.thumb_url}
+            alt=""
+            width={e.cover.width ?? undefined}
+            height={e.cover.height ?? undefined}
+            loading="lazy"
+            decoding="async"
+            data-testid="event-card-cover"
+          />
+        </a>
+      )}
       <h2>
         <a href={`/events/${e.id}`}>{e.title}</a>
       </h2>

@@ -3,7 +3,9 @@
  * strings, so a form that failed validation re-renders exactly what the person typed, with each
  * message beside its field and a summary on top.
  */
-import { CATEGORIES } from "@/lib/events/views.ts";
+import CoverPickerComponent, { type CoverPickerProps } from "@/islands/CoverPicker.tsx";
+import { CATEGORIES, type EventCover } from "@/lib/events/views.ts";
+import { island } from "./island.tsx";
 import { TIME_ZONES } from "@/lib/events/zones.ts";
 
 /** The form's raw values, by field name. */
@@ -42,6 +44,7 @@ export const FIELD_LABELS: Record<string, string> = {
   repeat_count: "Occurrences",
   rrule: "Custom rule",
   scope: "Apply to",
+  cover_media_id: "Cover image",
 };
 
 const CATEGORY_LABELS: Record<string, string> = {
@@ -70,9 +73,14 @@ export interface EventFormProps {
   recurring?: boolean;
   /** Already published: no way back to draft. */
   published?: boolean;
+  /** The event's current cover (edit), for the picker's preview. */
+  cover?: EventCover | null;
 }
 
 const idOf = (name: string) => `f-${name}`;
+
+/** The cover image field (islands/CoverPicker.tsx); without JavaScript it keeps the current value. */
+const CoverPicker = island<CoverPickerProps>("CoverPicker", CoverPickerComponent);
 const DESCRIPTION_HINT = "Markdown: **bold**, *italic*, [links](https://…), lists.";
 
 function described(name: string, error?: string, hint?: string) {
@@ -197,7 +205,8 @@ export function ErrorSummary({ errors }: { errors: FieldErrors }) {
 
 /** The event form. */
 export function EventForm(
-  { action, mode, values, errors = {}, alert, recurring = false, published = false }: EventFormProps,
+  { action, mode, values, errors = {}, alert, recurring = false, published = false, cover = null }:
+    EventFormProps,
 ) {
   const statusOptions = published ? [["published", "Published"]] as const : [["published", "Published"], [
     "draft",
@@ -237,6 +246,12 @@ export function EventForm(
           hint={DESCRIPTION_HINT}
         />
       </label>
+      <CoverPicker
+        value={values.cover_media_id ?? ""}
+        current={cover &&
+          { id: cover.id, url: cover.url, width: cover.width, height: cover.height, color: cover.color }}
+        error={errors.cover_media_id}
+      />
       <Select
         name="category"
         label="Category"

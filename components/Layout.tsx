@@ -43,12 +43,14 @@ export function Layout({ user, path, children, bell }: LayoutProps) {
             <NavLink href="/" path={path}>Home</NavLink>
             <NavLink href="/events" path={path}>Events</NavLink>
             {user && <NavLink href="/chat" path={path}>Chat</NavLink>}
+            {user && <NavLink href="/media" path={path}>Media</NavLink>}
             {user && <NavLink href="/profile" path={path}>Profile</NavLink>}
             {user?.role === "admin" && <NavLink href="/admin/users" path={path}>Users</NavLink>}
             {user?.role === "admin" && <NavLink href="/admin/realtime" path={path}>Realtime</NavLink>}
             {user?.role === "admin" && <NavLink href="/admin/jobs" path={path}>Jobs</NavLink>}
             {user?.role === "admin" && <NavLink href="/admin/outbox" path={path}>Outbox</NavLink>}
             {user?.role === "admin" && <NavLink href="/admin/reports" path={path}>Reports</NavLink>}
+            {user?.role === "admin" && <NavLink href="/admin/media" path={path}>Moderation</NavLink>}
           </div>
           {user && bell && <NotificationBell {...bell} />}
           {user

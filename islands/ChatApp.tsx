@@ -31,6 +31,16 @@ import {
   typingText,
   unreadLabel,
 } from "@/lib/client/chat_state.ts";
+import {
+  AttachButton,
+  type Attachment,
+  attachmentsLabel,
+  AttachmentTray,
+  MessageAttachments,
+  pasteFiles,
+  useDropZone,
+  useTray,
+} from "@/lib/client/chat_attachments.tsx";
 
 /** Props: the realtime config, who is chatting, their app role and the room in the URL. */
 export interface ChatAppProps {
@@ -62,7 +72,7 @@ async function api<T>(path: string, method = "GET", body?: object): Promise<T> {
 const clock = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 const preview = (m: ChatMessage, me: string) =>
   (m.author ? `${m.author.id === me ? "You" : m.author.name}: ` : "") +
-  (m.deleted_at ? "deleted a message" : m.body);
+  (m.deleted_at ? "deleted a message" : m.body || attachmentsLabel(m.attachments));
 const isMuted = (r: ChatRoom | null) => !!r?.muted_until && Date.parse(r.muted_until) > Date.now();
 const members = (n: number) => `${n} member${n === 1 ? "" : "s"}`;
 const button = (label: string, text: ComponentChildren, onClick: () => void, cls?: string) => (
@@ -98,6 +108,8 @@ export default function ChatApp(props: ChatAppProps) {
   const leaving = useSignal("");
   const log = useRef<HTMLDivElement>(null);
   const composer = useRef<HTMLTextAreaElement>(null);
+  // Files on their way into the next message (lib/client/chat_attachments.tsx).
+  const tray = useTray();
   // What changes without rendering.
   const x = useMemo(() => ({
     ch: null as RealtimeChannel | null,
@@ -191,6 +203,7 @@ export default function ChatApp(props: ChatAppProps) {
         0;
     problem.value = "";
     x.stick = true;
+    tray.clear();
     if (!id) return;
     let gone = false;
     let leave: (() => void) | undefined;
@@ -343,6 +356,7 @@ export default function ChatApp(props: ChatAppProps) {
 
   const r = room.value;
   const muted = isMuted(r);
+  const drop = useDropZone(tray, !!r?.joined && !muted);
   const typingAllowed = !!r && r.member_count <= TYPING_MAX_MEMBERS && !muted;
   const sendTyping = (on: boolean) => {
     const now = Date.now();
@@ -359,6 +373,8 @@ export default function ChatApp(props: ChatAppProps) {
       body: m.body,
       client_id: m.client_id,
       ...(m.reply_to && { reply_to: m.reply_to.id }),
+      ...(m.attachments.length &&
+        { attachments: (m.attachments as Attachment[]).map((a) => ({ media_id: a.media_id })) }),
     }).then((saved) => merge(m.room_id, [saved]), (e) => {
       if (roomId.value === m.room_id) {
         msgs.value = patchPending(msgs.value, m.client_id!, { status: "failed", error: e.message });
@@ -375,7 +391,10 @@ export default function ChatApp(props: ChatAppProps) {
   const send = () => {
     const body = draft.value.trim();
     const t = target.value;
-    if (!body || !r) return;
+    const files = t?.edit ? [] : tray.ready();
+    if ((!body && !files.length) || !r || (!t?.edit && tray.busy())) return;
+    if (t?.edit && !body) return;
+    if (!t?.edit) tray.clear(false);
     draft.value = "";
     target.value = null;
     x.stick = true;
@@ -400,7 +419,7 @@ export default function ChatApp(props: ChatAppProps) {
         ? { id: q.id, author_name: q.author?.name ?? "", body: q.body.slice(0, 140), deleted: false }
         : null,
       mentions: [],
-      attachments: [],
+      attachments: files,
       reactions: [],
       created_at: new Date().toISOString(),
       edited_at: null,
@@ -484,7 +503,10 @@ export default function ChatApp(props: ChatAppProps) {
               <strong>{m.reply_to.author_name}</strong> {m.reply_to.deleted ? "(deleted)" : m.reply_to.body}
             </blockquote>
           )}
-          <p class="chat-body">
+          {!m.deleted_at && m.attachments.length > 0 && (
+            <MessageAttachments attachments={m.attachments as Attachment[]} />
+          )}
+          <p class={m.body || m.deleted_at || m.edited_at ? "chat-body" : "chat-body empty"}>
             {m.deleted_at
               ? <em class="muted">This message was deleted</em>
               : link
@@ -673,7 +695,12 @@ export default function ChatApp(props: ChatAppProps) {
         </details>
       </section>
 
-      <section class="chat-main" aria-label={r ? roomTitle(r) : "Conversation"}>
+      <section
+        class={drop.dragging ? "chat-main chat-drop" : "chat-main"}
+        aria-label={r ? roomTitle(r) : "Conversation"}
+        data-testid="chat-drop"
+        {...drop.props}
+      >
         {problem.value && (
           <p
             class="alert"
@@ -781,6 +808,8 @@ export default function ChatApp(props: ChatAppProps) {
                     }, "link-button")}
                   </p>
                 )}
+                <AttachmentTray tray={tray} />
+                <AttachButton tray={tray} disabled={muted || !!target.value?.edit} />
                 <textarea
                   ref={composer}
                   rows={1}
@@ -804,8 +833,16 @@ export default function ChatApp(props: ChatAppProps) {
                     }
                   }}
                   onBlur={() => sendTyping(false)}
+                  onPaste={pasteFiles(tray)}
                 />
-                <button type="submit" data-testid="send" disabled={muted || !draft.value.trim()}>Send</button>
+                <button
+                  type="submit"
+                  data-testid="send"
+                  disabled={muted || tray.busy() ||
+                    (!draft.value.trim() && (!!target.value?.edit || !tray.ready().length))}
+                >
+                  Send
+                </button>
               </form>
             )}
           </>

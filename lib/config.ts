@@ -42,6 +42,14 @@ export const envSchema = z.object({
   PLAZA_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
   PLAZA_SEED: z.enum(["auto", "never"]).default("auto"),
   PLAZA_TRUST_PROXY: z.enum(["true", "false"]).default("false"),
+  PLAZA_MEDIA_MAX_BYTES: z.coerce.number().int().min(1024).max(1024 ** 3).default(25 * 1024 * 1024),
+  PLAZA_MEDIA_QUOTA_BYTES: z.coerce.number().int().min(1024).default(1024 ** 3),
+  PLAZA_MEDIA_MAX_PIXELS: z.coerce.number().int().min(1).max(500_000_000).default(40_000_000),
+  PLAZA_MEDIA_URL_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 86400).default(3600),
+  PLAZA_MEDIA_WORKERS: z.coerce.number().int().min(0).max(16).default(1),
+  SUPABASE_STORAGE_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,62}$/, "must be a bucket name").default(
+    "media",
+  ),
   PLAZA_REALTIME_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(
     256 * 1024,
   ),
@@ -80,6 +88,17 @@ export interface Config {
   trustProxy: boolean;
   /** Largest realtime message a client may send. */
   realtimeMaxPayloadBytes: number;
+  /** Uploads (docs/media.md). */
+  media: {
+    maxBytes: number;
+    quotaBytes: number;
+    maxPixels: number;
+    /** How long a signed media URL stays valid (rounded up to whole periods so URLs can be cached). */
+    urlTtlSeconds: number;
+    /** Web Workers that render image variants; 0 renders on the calling thread. */
+    workers: number;
+    bucket: string;
+  };
 }
 
 /** Thrown when the environment is invalid; its message names every offending variable. */
@@ -173,5 +192,13 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
     seed: e.PLAZA_SEED,
     trustProxy: e.PLAZA_TRUST_PROXY === "true",
     realtimeMaxPayloadBytes: e.PLAZA_REALTIME_MAX_PAYLOAD_BYTES,
+    media: {
+      maxBytes: e.PLAZA_MEDIA_MAX_BYTES,
+      quotaBytes: e.PLAZA_MEDIA_QUOTA_BYTES,
+      maxPixels: e.PLAZA_MEDIA_MAX_PIXELS,
+      urlTtlSeconds: e.PLAZA_MEDIA_URL_TTL_SECONDS,
+      workers: e.PLAZA_MEDIA_WORKERS,
+      bucket: e.SUPABASE_STORAGE_BUCKET,
+    },
   };
 }

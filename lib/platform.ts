@@ -23,6 +23,18 @@ import { openJobs } from "./jobs/mod.ts";
 import type { Jobs } from "./jobs/port.ts";
 import type { VapidKeys } from "./notify/push.ts";
 import { loadVapidKeys } from "./notify/web_push.ts";
+import { createMediaFunction } from "./media/function.ts";
+import { createImagePool, type ImagePool } from "./media/image_pool.ts";
+import { openStorage } from "./storage/mod.ts";
+import type { Storage } from "./storage/port.ts";
+
+/** Edge functions (supabase/functions/*): in process in embedded mode, on Supabase in cloud mode. */
+export interface Functions {
+  /** Calls function `name` with a JSON body and the service role key. */
+  invoke(name: "media", body: unknown): Promise<Response>;
+  /** The in-process handler the app mounts at /functions/v1/<name> (embedded mode only). */
+  handler(name: string): ((req: Request) => Promise<Response>) | undefined;
+}
 
 /** Everything a request handler may use. */
 export interface Platform {
@@ -34,6 +46,8 @@ export interface Platform {
   auth: AuthProvider;
   /** HMAC key derived from PLAZA_SECRET, for cookies and signed values other than JWTs. */
   signingKey: CryptoKey;
+  /** HMAC key derived from PLAZA_SECRET that signs media URLs only. */
+  mediaKey: CryptoKey;
   /** The API keys browsers and servers use for realtime (Supabase's in cloud mode). */
   apiKeys: { anonKey: string; serviceRoleKey: string };
   /** Where browsers find realtime: Plaza itself (embedded) or Supabase. */
@@ -46,6 +60,10 @@ export interface Platform {
   workerKeys: SigningKeys;
   /** Deferred work: the embedded queue, or QStash in cloud mode. */
   jobs: Jobs;
+  /** Uploaded files and their variants: a local directory, or Supabase Storage. */
+  storage: Storage;
+  /** Edge functions (media processing). */
+  functions: Functions;
   /** The VAPID key pair for web push (configured, or generated once and stored). */
   vapid(): Promise<VapidKeys>;
   close(): Promise<void>;
@@ -56,6 +74,7 @@ export interface PlatformOverrides {
   db?: Db;
   kv?: Kv;
   log?: Logger;
+  storage?: Storage;
 }
 
 /** Opens the database (and migrates it), the KV store and auth, as the config says. */
@@ -68,6 +87,7 @@ export async function createPlatform(config: Config, overrides: PlatformOverride
   const kv = overrides.kv ?? openKv(config);
   const jwtKey = await hmacKey(config.supabase?.jwtSecret ?? secret);
   const signingKey = await hmacKey(`${secret}:cookies`);
+  const mediaKey = await hmacKey(`${secret}:media`);
   const apiKeys = config.supabase
     ? { anonKey: config.supabase.anonKey, serviceRoleKey: config.supabase.serviceRoleKey }
     : await mintApiKeys(jwtKey);
@@ -78,6 +98,52 @@ export async function createPlatform(config: Config, overrides: PlatformOverride
     limits: { maxPayloadBytes: config.realtimeMaxPayloadBytes },
   });
   let vapid: Promise<VapidKeys> | undefined;
+  const storage = overrides.storage ?? openStorage(config);
+  let pool: ImagePool | undefined;
+  const media = createMediaFunction({
+    storage,
+    serviceKey: apiKeys.serviceRoleKey,
+    pool: {
+      render: (...args) =>
+        (pool ??= createImagePool({
+          size: Math.max(1, config.media.workers),
+          inline: config.media.workers === 0,
+        }))
+          .render(...args),
+      get pending() {
+        return pool?.pending ?? 0;
+      },
+      close: () => pool?.close(),
+    },
+    maxPixels: config.media.maxPixels,
+  });
+  const functions: Functions = config.supabase
+    ? {
+      invoke: (name, body) =>
+        fetch(`${config.supabase!.url}/functions/v1/${name}`, {
+          method: "POST",
+          headers: {
+            authorization: `Bearer ${apiKeys.serviceRoleKey}`,
+            "content-type": "application/json",
+          },
+          body: JSON.stringify(body),
+        }),
+      handler: () => undefined,
+    }
+    : {
+      invoke: (name, body) =>
+        media(
+          new Request(`http://plaza.internal/functions/v1/${name}`, {
+            method: "POST",
+            headers: {
+              authorization: `Bearer ${apiKeys.serviceRoleKey}`,
+              "content-type": "application/json",
+            },
+            body: JSON.stringify(body),
+          }),
+        ),
+      handler: (name) => name === "media" ? media : undefined,
+    };
   const publisher = config.supabase
     ? restPublisher(config.supabase.url, config.supabase.serviceRoleKey)
     : localPublisher(realtime);
@@ -91,18 +157,22 @@ export async function createPlatform(config: Config, overrides: PlatformOverride
       ? supabaseAuth({ ...config.supabase, jwtKey, adminEmails: config.adminEmails })
       : localAuth({ db, key: jwtKey, adminEmails: config.adminEmails }),
     signingKey,
+    mediaKey,
     apiKeys,
     realtimeUrl: config.supabase?.url,
     realtime,
     publisher,
     workerKeys: await signingKeys(config.qstash, secret),
     jobs: openJobs(config, db),
+    storage,
+    functions,
     vapid: () =>
       vapid ??= loadVapidKeys(db, config).catch((err) => {
         vapid = undefined;
         throw err;
       }),
     async close() {
+      pool?.close();
       await realtime.close();
       await kv.close();
       await db.close();

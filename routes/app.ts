@@ -11,6 +11,7 @@ import { authApi } from "./api/auth.ts";
 import { chatSettingsApi, dmsApi, messagesApi, reportsAdminApi, roomsApi, searchApi } from "./api/chat.ts";
 import { eventsApi, myEventsApi } from "./api/events.ts";
 import { meApi } from "./api/me.ts";
+import { mediaAdminApi, mediaApi } from "./api/media.ts";
 import { notificationsApi } from "./api/notifications.ts";
 import { phoneApi } from "./api/phone.ts";
 import { pushApi } from "./api/push.ts";
@@ -23,6 +24,8 @@ import { errorHandler } from "./middleware/error_handler.ts";
 import { requestLog } from "./middleware/request_log.ts";
 import { isLocalHost, securityHeaders } from "./middleware/security_headers.ts";
 import { adminJobsPage } from "./pages/admin_jobs.tsx";
+import { adminMediaPage } from "./pages/admin_media.tsx";
+import { mediaPages } from "./pages/media.tsx";
 import { adminOutboxPage } from "./pages/admin_outbox.tsx";
 import { adminReportsPage } from "./pages/admin_reports.tsx";
 import { adminRealtimePage } from "./pages/admin_realtime.tsx";
@@ -41,6 +44,7 @@ import { homePage } from "./pages/home.tsx";
 import { profilePage } from "./pages/profile.tsx";
 import { clientConfigApi, realtimeApi } from "./realtime.ts";
 import { workerRoutes } from "./workers.ts";
+import { mediaRoutes } from "./media.ts";
 import type { JobHandler } from "@/lib/jobs/runner.ts";
 import { ACCESS_COOKIE, REFRESH_COOKIE, session } from "./session.ts";
 import { assetTable, loadStatic, staticRoutes } from "./static.ts";
@@ -71,7 +75,11 @@ export async function createApp(platform: Platform, options: AppOptions = {}) {
   });
   app.use(requestLog({ log: platform.log }));
   app.use(securityHeaders({ hsts: !!publicUrl && !isLocalHost(publicUrl.hostname) }));
-  app.use(bodyLimit(config.maxBodyBytes));
+  // Uploads (the API and the no-JS form) stream past the general limit; the upload enforces
+  // PLAZA_MEDIA_MAX_BYTES as it reads.
+  const limitBody = bodyLimit(config.maxBodyBytes);
+  const uploads = new Set(["/api/v1/media", "/media"]);
+  app.use((c, next) => c.req.method === "POST" && uploads.has(c.req.path) ? next() : limitBody(c, next));
   app.use(session());
   app.use(csrf({
     publicOrigin: publicUrl?.origin,
@@ -85,6 +93,8 @@ export async function createApp(platform: Platform, options: AppOptions = {}) {
   app.route("/api/v1/me", meApi);
   app.route("/api/v1/events", eventsApi);
   app.route("/api/v1/admin/reports", reportsAdminApi);
+  app.route("/api/v1/admin/media", mediaAdminApi);
+  app.route("/api/v1/media", mediaApi);
   app.route("/api/v1/admin", adminApi);
   app.route("/api/v1/rooms", roomsApi);
   app.route("/api/v1/messages", messagesApi);
@@ -99,6 +109,7 @@ export async function createApp(platform: Platform, options: AppOptions = {}) {
   app.route("/realtime/v1", realtimeApi);
   app.route("/", workerRoutes(options.workers ?? [], platform.workerKeys));
   app.route("/", staticRoutes(files, islands));
+  app.route("/", mediaRoutes);
   app.route("/", homePage);
   app.route("/", authPages);
   app.route("/", profilePage);
@@ -107,6 +118,8 @@ export async function createApp(platform: Platform, options: AppOptions = {}) {
   app.route("/", adminJobsPage);
   app.route("/", adminOutboxPage);
   app.route("/", adminReportsPage);
+  app.route("/", adminMediaPage);
+  app.route("/", mediaPages);
   app.route("/", notificationPages);
   app.route("/", chatPages);
   app.route("/", calendarRoutes);

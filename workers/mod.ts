@@ -9,6 +9,8 @@ import { chatNotify } from "./chat_notify.ts";
 import { eventOutbox } from "./event_outbox.ts";
 import { eventReminder } from "./event_reminder.ts";
 import { jobsPurge } from "./jobs_purge.ts";
+import { mediaProcess } from "./media_process.ts";
+import { mediaSweep } from "./media_sweep.ts";
 import { notificationsPurge } from "./notifications_purge.ts";
 import { notifyDeliver } from "./notify_deliver.ts";
 import { realtimePurge } from "./realtime_purge.ts";
@@ -19,6 +21,7 @@ export const schedules: { name: string; cron: string; timezone?: string }[] = [
   { name: "jobs-purge", cron: "41 3 * * *" },
   { name: "notifications-purge", cron: "53 4 * * *" },
   { name: "event-outbox", cron: "* * * * *" },
+  { name: "media-sweep", cron: "*/10 * * * *" },
 ];
 
 /** The handlers, bound to a platform. */
@@ -28,6 +31,8 @@ export function workerHandlers(platform: Platform): JobHandler[] {
     chatNotify(platform),
     eventReminder(platform),
     eventOutbox(platform),
+    mediaProcess(platform),
+    mediaSweep(platform),
     realtimePurge(platform),
     jobsPurge(platform),
     notificationsPurge(platform),

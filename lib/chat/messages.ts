@@ -22,6 +22,22 @@ export interface NewMessage {
   replyTo?: number;
   kind: "text" | "location";
   data?: { lat: number; lng: number } | null;
+  /** The author's ready uploads (docs/media.md); the database keeps a snapshot of each. */
+  attachments?: { media_id: string }[];
+}
+
+/** The attachment trigger's refusal as a 422 that says which upload is wrong. */
+function attachmentError(err: unknown): never {
+  const e = err as { code?: string; constraint?: string; constraint_name?: string; message?: string };
+  if (e?.code === "23514" && (e.constraint ?? e.constraint_name) === "messages_attachments") {
+    throw unprocessable("An attachment is not one of your ready uploads.", [
+      {
+        path: "attachments",
+        message: "Attach your own uploads once they are ready (at most 10, each once).",
+      },
+    ]);
+  }
+  throw err;
 }
 
 /** The result of posting: the message, whether it is new, and who else to tell. */
@@ -100,8 +116,8 @@ export async function postMessage(
     }
     const message = await one<MessageView>(
       tx,
-      `insert into public.messages as m (room_id, user_id, client_id, kind, body, data, reply_to)
-       values ($1, auth.uid(), $2, $3, $4, $5::text::jsonb, $6)
+      `insert into public.messages as m (room_id, user_id, client_id, kind, body, data, reply_to, attachments)
+       values ($1, auth.uid(), $2, $3, $4, $5::text::jsonb, $6, $7::text::jsonb)
        on conflict (user_id, client_id) where client_id is not null do nothing
        returning public.chat_message_json(m) as j`,
       [
@@ -111,8 +127,9 @@ export async function postMessage(
         input.body,
         input.data ? JSON.stringify(input.data) : null,
         input.replyTo ?? null,
+        JSON.stringify(input.attachments ?? []),
       ],
-    );
+    ).catch(attachmentError);
     if (message) return posted(message, true);
     // A concurrent request with the same client_id won the race.
     const winner = await byClientId();

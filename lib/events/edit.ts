@@ -9,6 +9,7 @@ import { AppError, conflict, unprocessable } from "../errors.ts";
 import {
   checkedRule,
   checkTimes,
+  coverError,
   type EventInput,
   insertOccurrences,
   occurrenceStarts,
@@ -38,6 +39,7 @@ function plainColumns(p: EventPatch): Record<string, unknown> {
   if (p.visibility !== undefined) cols.visibility = p.visibility;
   if (p.requires_approval !== undefined) cols.requires_approval = p.requires_approval;
   if (p.status !== undefined) cols.status = p.status;
+  if (p.cover_media_id !== undefined) cols.cover_media_id = p.cover_media_id;
   return cols;
 }
 
@@ -58,7 +60,7 @@ async function updateRows(
   const rows = await tx.query<{ id: string }>(
     `update public.events set ${sets.join(", ")} where ${where} returning id`,
     params,
-  );
+  ).catch(coverError);
   return rows.map((r) => r.id);
 }
 
@@ -243,6 +245,7 @@ async function reexpand(
       visibility: current.visibility,
       requires_approval: current.requires_approval,
       status: current.status === "draft" ? "draft" as const : "published" as const,
+      cover_media_id: current.cover?.id ?? null,
     };
     const ids = await insertOccurrences(
       tx,

@@ -49,6 +49,8 @@ export interface EventInput {
   requires_approval: boolean;
   status: "draft" | "published";
   recurrence: string | null;
+  /** An image the organizer uploaded (docs/media.md), or null. */
+  cover_media_id?: string | null;
   client_id?: string;
 }
 
@@ -103,6 +105,17 @@ export function checkedRule(rule: string | null): string | null {
   }
 }
 
+/** The cover trigger's refusal as a 422 on `cover_media_id`. */
+export function coverError(err: unknown): never {
+  const e = err as { code?: string; constraint?: string; constraint_name?: string };
+  if (e?.code === "23514" && (e.constraint ?? e.constraint_name) === "events_cover_media") {
+    throw unprocessable("The cover must be an image you uploaded.", [
+      { path: "cover_media_id", message: "Choose one of your own images (not a PDF or video)." },
+    ]);
+  }
+  throw err;
+}
+
 /** Inserts occurrences of a series (one statement for all of them). */
 export async function insertOccurrences(
   tx: Queryable,
@@ -116,9 +129,9 @@ export async function insertOccurrences(
   const rows = await tx.query<{ id: string }>(
     `insert into public.events (series_id, occurrence, title, description, category, starts_at, ends_at, timezone,
        venue_name, venue_address, lat, lng, online_url, capacity, visibility, requires_approval, status,
-       invite_token)
+       invite_token, cover_media_id)
      select $1, $2 + o.n - 1, $3, $4, $5, o.s, o.s + ($6 || ' milliseconds')::interval, $7, $8, $9, $10, $11,
-       $12, $13, $14, $15, $16, $17
+       $12, $13, $14, $15, $16, $17, $19
      from unnest($18::timestamptz[]) with ordinality as o(s, n)
      order by o.n
      returning id`,
@@ -141,8 +154,9 @@ export async function insertOccurrences(
       base.status,
       inviteToken,
       starts.map((d) => d.toISOString()),
+      base.cover_media_id ?? null,
     ],
-  );
+  ).catch(coverError);
   return rows.map((r) => r.id);
 }
 

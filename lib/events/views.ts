@@ -75,6 +75,8 @@ export interface EventView {
   requires_approval: boolean;
   status: EventStatus;
   recurrence: string | null;
+  /** The cover image (docs/media.md), or null. */
+  cover: EventCover | null;
   sequence: number;
   counts: EventCounts;
   organizers: Organizer[];
@@ -92,7 +94,28 @@ export const EVENT_COLUMNS =
   e.ends_at, e.timezone, e.venue_name, e.venue_address, e.lat, e.lng, e.online_url, e.capacity, e.visibility,
   e.requires_approval, e.status, e.going_seats, e.going_count, e.waitlist_count, e.pending_count,
   e.maybe_count, e.sequence, e.created_at, e.updated_at,
-  (select rrule from public.event_series s where s.id = e.series_id) as rrule`;
+  (select rrule from public.event_series s where s.id = e.series_id) as rrule,
+  public.event_cover_json(e.id, e.cover_media_id) as cover`;
+
+/** An event's cover image, served through the event: whoever may see the event may see it. */
+export interface EventCover {
+  id: string;
+  color: string | null;
+  width: number | null;
+  height: number | null;
+  /** The 1280 px variant. */
+  url: string;
+  thumb_url: string;
+}
+
+function toCover(eventId: string, c: Omit<EventCover, "url" | "thumb_url"> | null): EventCover | null {
+  if (!c) return null;
+  return {
+    ...c,
+    url: `/media/${c.id}/medium?event=${eventId}`,
+    thumb_url: `/media/${c.id}/thumb?event=${eventId}`,
+  };
+}
 
 /** Row -> view; organizers, the caller's RSVP and edit rights are filled in by the caller. */
 export function toEventView(r: Record<string, unknown>): EventView {
@@ -122,6 +145,7 @@ export function toEventView(r: Record<string, unknown>): EventView {
     requires_approval: r.requires_approval as boolean,
     status: r.status as EventStatus,
     recurrence: (r.rrule as string | null) ?? null,
+    cover: toCover(r.id as string, r.cover as Omit<EventCover, "url" | "thumb_url"> | null),
     sequence: Number(r.sequence),
     counts: {
       going: Number(r.going_count),

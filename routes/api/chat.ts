@@ -85,14 +85,19 @@ const pageQuery = z.strictObject({
 
 /** A new message. */
 export const postSchema = z.strictObject({
-  body: text(1, MAX_BODY),
+  body: text(0, MAX_BODY),
   client_id: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, "Use 1-100 letters, digits, '_', '-', '.' or ':'."),
   reply_to: messageId.optional(),
   kind: z.enum(["text", "location"]).default("text"),
   data: z.strictObject({ lat: z.number().min(-90).max(90), lng: z.number().min(-180).max(180) }).optional(),
-  attachments: z.array(z.unknown()).max(0, "Attachments need the media module, which is not available yet.")
-    .optional(),
+  attachments: z.array(z.strictObject({ media_id: uuid })).max(10, "At most 10 attachments.").optional(),
 }).superRefine((b, ctx) => {
+  if (b.body.trim().length === 0 && !b.attachments?.length) {
+    ctx.addIssue({ code: "custom", path: ["body"], message: "Must not be empty." });
+  }
+  if (b.attachments?.length && b.kind !== "text") {
+    ctx.addIssue({ code: "custom", path: ["attachments"], message: "Only text messages carry attachments." });
+  }
   if (b.kind === "location" && !b.data) {
     ctx.addIssue({ code: "custom", path: ["data"], message: "A location message needs data: {lat, lng}." });
   }
@@ -198,6 +203,7 @@ export const roomsApi = new Hono<AppEnv>()
       replyTo: body.reply_to,
       kind: body.kind,
       data: body.data ?? null,
+      attachments: body.attachments?.map((a) => ({ media_id: a.media_id.toLowerCase() })),
     });
     await afterPost(platform, posted);
     return c.json(posted.message, posted.created ? 201 : 200);

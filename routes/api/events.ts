@@ -58,6 +58,7 @@ const fields = {
   requires_approval: z.boolean().default(false),
   status: z.enum(["draft", "published"]),
   recurrence: z.string().max(500).nullable().default(null),
+  cover_media_id: z.uuid().transform((s) => s.toLowerCase()).nullable().default(null),
 };
 
 const clientIdSchema = z.string().regex(
@@ -87,6 +88,7 @@ const patchSchema = z.strictObject({
   requires_approval: z.boolean().optional(),
   status: fields.status.optional(),
   recurrence: z.string().max(500).nullable().optional(),
+  cover_media_id: z.uuid().transform((s) => s.toLowerCase()).nullable().optional(),
   scope: z.enum(["this", "following"]).default("this"),
 }).refine((b) => Object.keys(b).some((k) => k !== "scope"), "Give at least one field to change.");
 

@@ -28,20 +28,23 @@ export function securityHeaders(options: SecurityHeadersOptions): MiddlewareHand
     c.set("nonce", nonce);
     await next();
     const h = c.res.headers;
-    h.set(
-      "Content-Security-Policy",
-      [
-        "default-src 'self'",
-        `script-src 'nonce-${nonce}' 'strict-dynamic'`,
-        "style-src 'self'",
-        "img-src 'self' https: data: blob:",
-        `connect-src ${connect} ws: wss:`,
-        "object-src 'none'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
-        "form-action 'self'",
-      ].join("; "),
-    );
+    // A response that brings its own policy (served files: `default-src 'none'; sandbox`) keeps it.
+    if (!h.has("Content-Security-Policy")) {
+      h.set(
+        "Content-Security-Policy",
+        [
+          "default-src 'self'",
+          `script-src 'nonce-${nonce}' 'strict-dynamic'`,
+          "style-src 'self'",
+          "img-src 'self' https: data: blob:",
+          `connect-src ${connect} ws: wss:`,
+          "object-src 'none'",
+          "base-uri 'none'",
+          "frame-ancestors 'none'",
+          "form-action 'self'",
+        ].join("; "),
+      );
+    }
     h.set("X-Content-Type-Options", "nosniff");
     h.set("Referrer-Policy", "strict-origin-when-cross-origin");
     h.set("X-Frame-Options", "DENY");

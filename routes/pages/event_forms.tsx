@@ -74,6 +74,11 @@ const formSchema = z.object({
   repeat: z.enum(REPEAT_PRESETS.map(([v]) => v), { error: "Choose how it repeats." }).default("none"),
   repeat_count: z.string().trim().default(""),
   rrule: z.string().trim().max(500, "At most 500 characters.").default(""),
+  // Written by the cover picker (islands/CoverPicker.tsx): a media id, "" for none; absent leaves it.
+  cover_media_id: z.string().trim().refine(
+    (s) => s === "" || /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(s),
+    "Choose the image again.",
+  ).optional(),
 }).transform((v, ctx) => {
   const issue = (path: string, message: string) => ctx.addIssue({ code: "custom", path: [path], message });
   const starts = parseLocalIso(v.starts_at, v.timezone);
@@ -116,6 +121,7 @@ const formSchema = z.object({
     requires_approval: v.requires_approval === "on",
     status: v.status,
     recurrence,
+    cover_media_id: v.cover_media_id === undefined ? undefined : v.cover_media_id || null,
   } satisfies EventInput;
 });
 
@@ -176,6 +182,7 @@ function valuesOf(e: EventView): EventFormValues {
     status: e.status === "draft" ? "draft" : "published",
     ...repeatValues(e.recurrence),
     scope: "this",
+    cover_media_id: e.cover?.id ?? "",
   };
 }
 
@@ -193,6 +200,7 @@ function newValues(): EventFormValues {
     status: "published",
     repeat: "none",
     repeat_count: "8",
+    cover_media_id: "",
   };
 }
 
@@ -217,6 +225,10 @@ function patchOf(e: EventView, input: EventInput): EventPatch {
     rule = checkedRule(input.recurrence);
   } catch { /* reported by updateEvent */ }
   if (rule !== e.recurrence) patch.recurrence = input.recurrence;
+  // An absent field (a client without the picker) leaves the cover alone.
+  if (input.cover_media_id !== undefined && input.cover_media_id !== (e.cover?.id ?? null)) {
+    patch.cover_media_id = input.cover_media_id;
+  }
   return patch;
 }
 
@@ -251,6 +263,7 @@ function EditPage(props: { event: EventView; values: EventFormValues; errors?: F
               alert={form}
               recurring={!!e.recurrence}
               published={e.status === "published"}
+              cover={e.cover}
             />
             <p class="org-danger-zone">
               <a href={`/events/${e.id}/cancel`}>Cancel this event…</a>

@@ -136,6 +136,19 @@ function EventPage({ c, event: e }: { c: Ctx; event: EventView }) {
     : null;
   return (
     <article class="event-page" data-testid="event-page">
+      {e.cover && (
+        <figure class="event-cover cover-ph">
+          <img
+            src={e.cover.url}
+            alt=""
+            width={e.cover.width ?? undefined}
+            height={e.cover.height ?? undefined}
+            decoding="async"
+            fetchpriority="high"
+            data-testid="event-cover"
+          />
+        </figure>
+      )}
       <div class="card event-main">
         <StatusBanner event={e} />
         <p class="event-meta">

@@ -220,7 +220,12 @@ appTest("[events create] the 21st creation within the hour is 429 with Retry-Aft
   const res = await t.request("/api/v1/events", json("POST", eventBody(), org.bearer));
   assert.equal(res.status, 429);
   const retry = Number(res.headers.get("retry-after"));
-  assert.ok(retry > 0 && retry <= 3600, `Retry-After ${res.headers.get("retry-after")}`);
+  // The limiter is a sliding window: when all hits land early in one hourly slot, the wait runs
+  // into the next slot (up to 1 + 2/21 of the window), so Retry-After may exceed 3600.
+  assert.ok(
+    retry > 0 && retry <= Math.ceil(3600 * (1 + 2 / 21)),
+    `Retry-After ${res.headers.get("retry-after")}`,
+  );
   assert.equal((await res.json()).error.code, "rate_limited");
   assert.deepEqual(await countEventRows(t), before);
   // Someone else is not limited.

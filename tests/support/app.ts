@@ -9,6 +9,7 @@ import type { Kv } from "@/lib/kv/port.ts";
 import { redisKv } from "@/lib/kv/redis.ts";
 import { createLogger } from "@/lib/log.ts";
 import { createPlatform, type Platform } from "@/lib/platform.ts";
+import type { Storage } from "@/lib/storage/port.ts";
 import { type App, createApp } from "@/routes/app.ts";
 import { freshDb, type TestDb } from "./db.ts";
 
@@ -38,6 +39,8 @@ export interface TestContext {
 export interface TestAppOptions {
   env?: Record<string, string>;
   kv?: Kv;
+  /** Storage instead of the configured one (e.g. Supabase Storage against a fake). */
+  storage?: Storage;
 }
 
 /** Builds a fresh Plaza, runs `fn`, and tears everything down. */
@@ -55,7 +58,12 @@ export async function withApp<T>(
     PLAZA_SECRET: "test-secret-test-secret-test-secret-0123456789",
     ...options.env,
   });
-  const platform = await createPlatform(config, { db: testDb.db, kv, log: createLogger("error") });
+  const platform = await createPlatform(config, {
+    db: testDb.db,
+    kv,
+    log: createLogger("error"),
+    storage: options.storage,
+  });
   const app = await createApp(platform, { islands: await testIslands() });
   const request = (path: string, init: RequestInit & { ip?: string } = {}) => {
     const { ip = "203.0.113.1", ...rest } = init;
