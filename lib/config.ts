@@ -47,6 +47,12 @@ export const envSchema = z.object({
   PLAZA_MEDIA_MAX_PIXELS: z.coerce.number().int().min(1).max(500_000_000).default(40_000_000),
   PLAZA_MEDIA_URL_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 86400).default(3600),
   PLAZA_MEDIA_WORKERS: z.coerce.number().int().min(0).max(16).default(1),
+  PLAZA_MAP_TILES: z.string().max(500).refine(
+    (s) => s === "" || /^https?:\/\/[^\s"'<>]+$/.test(s),
+    "Use an http(s) URL template or nothing.",
+  )
+    .default("https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
+  PLAZA_MAP_ATTRIBUTION: z.string().max(300).default("© OpenStreetMap contributors"),
   SUPABASE_STORAGE_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,62}$/, "must be a bucket name").default(
     "media",
   ),
@@ -99,6 +105,8 @@ export interface Config {
     workers: number;
     bucket: string;
   };
+  /** Maps (docs/orders.md): tile URL template ("" = no tiles) and its attribution. */
+  map: { tiles: string; attribution: string };
 }
 
 /** Thrown when the environment is invalid; its message names every offending variable. */
@@ -200,5 +208,6 @@ export function loadConfig(env: Record<string, string | undefined> = Deno.env.to
       workers: e.PLAZA_MEDIA_WORKERS,
       bucket: e.SUPABASE_STORAGE_BUCKET,
     },
+    map: { tiles: e.PLAZA_MAP_TILES, attribution: e.PLAZA_MAP_ATTRIBUTION },
   };
 }

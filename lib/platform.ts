@@ -15,6 +15,8 @@ import { openKv } from "./kv/mod.ts";
 import type { Kv } from "./kv/port.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { resolveSecret } from "./secret.ts";
+import { LocationIngest } from "./location/ingest.ts";
+import { flushOrderOutbox } from "./orders/outbox.ts";
 import { localPublisher, type Publisher, restPublisher } from "./realtime/publisher.ts";
 import { createRealtimeServer, type RealtimeServer } from "./realtime/server.ts";
 import { mintApiKeys } from "./realtime/tokens.ts";
@@ -48,6 +50,10 @@ export interface Platform {
   signingKey: CryptoKey;
   /** HMAC key derived from PLAZA_SECRET that signs media URLs only. */
   mediaKey: CryptoKey;
+  /** HMAC key derived from PLAZA_SECRET that signs order share links only. */
+  shareKey: CryptoKey;
+  /** Partners' location fixes: the group-commit buffer of this process (lib/location/ingest.ts). */
+  locations: LocationIngest;
   /** The API keys browsers and servers use for realtime (Supabase's in cloud mode). */
   apiKeys: { anonKey: string; serviceRoleKey: string };
   /** Where browsers find realtime: Plaza itself (embedded) or Supabase. */
@@ -88,6 +94,7 @@ export async function createPlatform(config: Config, overrides: PlatformOverride
   const jwtKey = await hmacKey(config.supabase?.jwtSecret ?? secret);
   const signingKey = await hmacKey(`${secret}:cookies`);
   const mediaKey = await hmacKey(`${secret}:media`);
+  const shareKey = await hmacKey(`${secret}:order-share`);
   const apiKeys = config.supabase
     ? { anonKey: config.supabase.anonKey, serviceRoleKey: config.supabase.serviceRoleKey }
     : await mintApiKeys(jwtKey);
@@ -147,6 +154,13 @@ export async function createPlatform(config: Config, overrides: PlatformOverride
   const publisher = config.supabase
     ? restPublisher(config.supabase.url, config.supabase.serviceRoleKey)
     : localPublisher(realtime);
+  const jobs = openJobs(config, db);
+  const locations = new LocationIngest({
+    db,
+    log,
+    publisher,
+    onArrival: () => flushOrderOutbox({ db, publisher, jobs, log }),
+  });
   return {
     config,
     log,
@@ -158,12 +172,14 @@ export async function createPlatform(config: Config, overrides: PlatformOverride
       : localAuth({ db, key: jwtKey, adminEmails: config.adminEmails }),
     signingKey,
     mediaKey,
+    shareKey,
+    locations,
     apiKeys,
     realtimeUrl: config.supabase?.url,
     realtime,
     publisher,
     workerKeys: await signingKeys(config.qstash, secret),
-    jobs: openJobs(config, db),
+    jobs,
     storage,
     functions,
     vapid: () =>
@@ -172,6 +188,7 @@ export async function createPlatform(config: Config, overrides: PlatformOverride
         throw err;
       }),
     async close() {
+      await locations.close();
       pool?.close();
       await realtime.close();
       await kv.close();

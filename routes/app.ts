@@ -12,6 +12,10 @@ import { chatSettingsApi, dmsApi, messagesApi, reportsAdminApi, roomsApi, search
 import { eventsApi, myEventsApi } from "./api/events.ts";
 import { meApi } from "./api/me.ts";
 import { mediaAdminApi, mediaApi } from "./api/media.ts";
+import { dispatchApi, ordersApi, sharedTrackApi } from "./api/orders.ts";
+import { orderPages } from "./pages/orders.tsx";
+import { partnerPage } from "./pages/partner.tsx";
+import { dispatchPage } from "./pages/dispatch.tsx";
 import { notificationsApi } from "./api/notifications.ts";
 import { phoneApi } from "./api/phone.ts";
 import { pushApi } from "./api/push.ts";
@@ -95,6 +99,9 @@ export async function createApp(platform: Platform, options: AppOptions = {}) {
   app.route("/api/v1/admin/reports", reportsAdminApi);
   app.route("/api/v1/admin/media", mediaAdminApi);
   app.route("/api/v1/media", mediaApi);
+  app.route("/api/v1/orders", ordersApi);
+  app.route("/api/v1/dispatch", dispatchApi);
+  app.route("/api/v1/track", sharedTrackApi);
   app.route("/api/v1/admin", adminApi);
   app.route("/api/v1/rooms", roomsApi);
   app.route("/api/v1/messages", messagesApi);
@@ -120,6 +127,9 @@ export async function createApp(platform: Platform, options: AppOptions = {}) {
   app.route("/", adminReportsPage);
   app.route("/", adminMediaPage);
   app.route("/", mediaPages);
+  app.route("/", orderPages);
+  app.route("/", partnerPage);
+  app.route("/", dispatchPage);
   app.route("/", notificationPages);
   app.route("/", chatPages);
   app.route("/", calendarRoutes);

@@ -14,6 +14,8 @@ import { mediaSweep } from "./media_sweep.ts";
 import { notificationsPurge } from "./notifications_purge.ts";
 import { notifyDeliver } from "./notify_deliver.ts";
 import { realtimePurge } from "./realtime_purge.ts";
+import { locationPurge } from "./location_purge.ts";
+import { orderOutbox } from "./order_outbox.ts";
 
 /** Cron schedules (UTC unless a time zone is given). */
 export const schedules: { name: string; cron: string; timezone?: string }[] = [
@@ -22,6 +24,8 @@ export const schedules: { name: string; cron: string; timezone?: string }[] = [
   { name: "notifications-purge", cron: "53 4 * * *" },
   { name: "event-outbox", cron: "* * * * *" },
   { name: "media-sweep", cron: "*/10 * * * *" },
+  { name: "order-outbox", cron: "* * * * *" },
+  { name: "location-purge", cron: "30 3 * * *" },
 ];
 
 /** The handlers, bound to a platform. */
@@ -33,6 +37,8 @@ export function workerHandlers(platform: Platform): JobHandler[] {
     eventOutbox(platform),
     mediaProcess(platform),
     mediaSweep(platform),
+    orderOutbox(platform),
+    locationPurge(platform),
     realtimePurge(platform),
     jobsPurge(platform),
     notificationsPurge(platform),

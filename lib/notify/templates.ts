@@ -130,6 +130,56 @@ export const templates: Record<string, Template> = {
       url: `/events/${d.event_id}`,
     }),
   }),
+  "orders.status": define({
+    data: z.strictObject({
+      order_id: z.uuid(),
+      status: z.enum([
+        "assigned",
+        "en_route_pickup",
+        "picked_up",
+        "en_route_dropoff",
+        "delivered",
+        "cancelled",
+      ]),
+      partner_name: z.string().max(80),
+      dropoff: z.string().max(200),
+    }),
+    render: (d) => ({
+      title: {
+        assigned: `${d.partner_name} will take your order`,
+        en_route_pickup: `${d.partner_name} is on the way to the pickup`,
+        picked_up: `${d.partner_name} picked up your order`,
+        en_route_dropoff: `${d.partner_name} is on the way to you`,
+        delivered: "Your order was delivered",
+        cancelled: "Your order was cancelled",
+      }[d.status],
+      body: `To ${d.dropoff}`,
+      url: `/orders/${d.order_id}`,
+    }),
+  }),
+  "orders.arrived": define({
+    data: z.strictObject({
+      order_id: z.uuid(),
+      kind: z.enum(["pickup", "dropoff"]),
+      partner_name: z.string().max(80),
+      dropoff: z.string().max(200),
+    }),
+    render: (d) => ({
+      title: d.kind === "dropoff" ? `${d.partner_name} is arriving` : `${d.partner_name} is at the pickup`,
+      body: d.kind === "dropoff"
+        ? `At ${d.dropoff} within a minute or two.`
+        : `Your order is being picked up.`,
+      url: `/orders/${d.order_id}`,
+    }),
+  }),
+  "orders.assigned": define({
+    data: z.strictObject({ order_id: z.uuid(), pickup: z.string().max(200), dropoff: z.string().max(200) }),
+    render: (d) => ({
+      title: "New order assigned to you",
+      body: `From ${d.pickup} to ${d.dropoff}`,
+      url: "/partner",
+    }),
+  }),
   "account.welcome": define({
     data: z.strictObject({ name: z.string().max(80) }),
     render: (d) => ({
