@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { asUser, type Claims } from "../db/as_user.ts";
 import type { Db, Queryable } from "../db/port.ts";
-import { AppError, conflict, forbidden, notFound, unprocessable } from "../errors.ts";
+import { AppError, conflict, forbidden, notFound } from "../errors.ts";
 import { distanceM } from "../location/geo.ts";
 import { type Actor, allowedTransitions, type OrderStatus, refusal, STATUSES } from "./state.ts";
 

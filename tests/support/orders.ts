@@ -26,6 +26,7 @@ export async function randomPartner(t: TestContext, prefix = "partner"): Promise
     ...user,
     role: "partner",
     session: body.session,
+    cookies: cookieHeader(res),
     bearer: { authorization: `Bearer ${body.session.access_token}` },
   };
 }
@@ -47,11 +48,11 @@ export async function cast(t: TestContext): Promise<OrderCast> {
 }
 
 /** Creates an order as `customer`; returns its view. */
-// deno-lint-ignore no-explicit-any
 export async function placeOrder(
   t: TestContext,
   customer: TestUser,
   extra: Record<string, unknown> = {},
+  // deno-lint-ignore no-explicit-any
 ): Promise<any> {
   const res = await api(t, customer, "POST", "/orders", {
     pickup: PICKUP,
