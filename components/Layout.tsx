@@ -44,6 +44,8 @@ export function Layout({ user, path, children, bell }: LayoutProps) {
             <NavLink href="/events" path={path}>Events</NavLink>
             {user && <NavLink href="/chat" path={path}>Chat</NavLink>}
             {user && <NavLink href="/media" path={path}>Media</NavLink>}
+            {user && <NavLink href="/orders" path={path}>Orders</NavLink>}
+            {user?.role === "partner" && <NavLink href="/partner" path={path}>Deliveries</NavLink>}
             {user && <NavLink href="/profile" path={path}>Profile</NavLink>}
             {user?.role === "admin" && <NavLink href="/admin/users" path={path}>Users</NavLink>}
             {user?.role === "admin" && <NavLink href="/admin/realtime" path={path}>Realtime</NavLink>}
@@ -51,6 +53,7 @@ export function Layout({ user, path, children, bell }: LayoutProps) {
             {user?.role === "admin" && <NavLink href="/admin/outbox" path={path}>Outbox</NavLink>}
             {user?.role === "admin" && <NavLink href="/admin/reports" path={path}>Reports</NavLink>}
             {user?.role === "admin" && <NavLink href="/admin/media" path={path}>Moderation</NavLink>}
+            {user?.role === "admin" && <NavLink href="/admin/dispatch" path={path}>Dispatch</NavLink>}
           </div>
           {user && bell && <NotificationBell {...bell} />}
           {user

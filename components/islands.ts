@@ -44,3 +44,18 @@ import RsvpChartComponent, { type RsvpChartProps } from "@/islands/RsvpChart.tsx
 
 /** The RSVP timeline chart on the organizer dashboard (islands/RsvpChart.tsx). */
 export const RsvpChart = island<RsvpChartProps>("RsvpChart", RsvpChartComponent);
+
+import OrderTrackerComponent, { type OrderTrackerProps } from "@/islands/OrderTracker.tsx";
+
+/** The live order map with ETA, timeline and chat (islands/OrderTracker.tsx). */
+export const OrderTracker = island<OrderTrackerProps>("OrderTracker", OrderTrackerComponent);
+
+import PartnerConsoleComponent, { type PartnerConsoleProps } from "@/islands/PartnerConsole.tsx";
+
+/** The partner's orders and location streaming (islands/PartnerConsole.tsx). */
+export const PartnerConsole = island<PartnerConsoleProps>("PartnerConsole", PartnerConsoleComponent);
+
+import DispatchBoardComponent, { type DispatchBoardProps } from "@/islands/DispatchBoard.tsx";
+
+/** Every active partner and open order on one map (islands/DispatchBoard.tsx). */
+export const DispatchBoard = island<DispatchBoardProps>("DispatchBoard", DispatchBoardComponent);
