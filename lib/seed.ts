@@ -8,6 +8,7 @@ import { b64url } from "./auth/jwt.ts";
 import type { AuthProvider, Role } from "./auth/service.ts";
 import { seedChat } from "./chat/seed.ts";
 import { seedEvents } from "./events/seed.ts";
+import { seedOrders } from "./orders/seed.ts";
 import type { Db } from "./db/port.ts";
 
 /** A demo account and its password. */
@@ -51,6 +52,7 @@ export async function seedDemo(db: Db, auth: AuthProvider, dataDir: string): Pro
   }
   await seedChat(db);
   await seedEvents(db);
+  await seedOrders(db);
   if (created.length) {
     await Deno.mkdir(dataDir, { recursive: true });
     const lines = created.map((a) => `${a.role}\t${a.email}\t${a.password}`).join("\n");

@@ -26,5 +26,15 @@ Deno.test({
       );
       assert.equal(events.n, 11, "8 games nights, a repair café, a walk and a town hall");
       assert.equal(events.going, 3);
+      const orders = await db.query<{ status: string; fixes: number; room: number }>(
+        `select o.status, (select count(*)::int from public.order_locations l where l.order_id = o.id) as fixes,
+           (select count(*)::int from public.rooms r where r.order_id = o.id) as room
+         from public.orders o order by o.status`,
+      );
+      assert.deepEqual(orders.map((o) => [o.status, o.room]), [["delivered", 1], ["en_route_dropoff", 1], [
+        "requested",
+        1,
+      ]]);
+      assert.ok(orders[1].fixes > 10, "the live order has a trail");
     }),
 });
