@@ -189,11 +189,11 @@ export async function createOrder(
 export const listSchema = z.strictObject({
   scope: z.enum(["mine", "assigned", "all"]).default("mine"),
   status: z.enum(["active", "open", "final", ...STATUSES]).optional(),
-  before: z.string().regex(/^[0-9]{13}_[0-9a-f-]{36}$/, "Not a cursor from this list.").optional(),
+  before: z.uuid("Not a cursor from this list.").optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
 });
 
-/** `GET /orders`: newest first, keyset cursor `<created ms>_<id>`. */
+/** `GET /orders`: newest first; the cursor is the id of the last order of the previous page. */
 export async function listOrders(
   db: Db,
   claims: Claims,
@@ -215,8 +215,12 @@ export async function listOrders(
     else if (q.status === "final") where.push("o.status in ('delivered', 'cancelled')");
     else if (q.status) where.push(`o.status = ${arg(q.status)}`);
     if (q.before) {
-      const [ms, id] = q.before.split("_");
-      where.push(`(o.created_at, o.id) < (to_timestamp(${arg(Number(ms))} / 1000.0), ${arg(id)}::uuid)`);
+      // The cursor is the last order's id; its exact created_at comes from the database.
+      where.push(
+        `(o.created_at, o.id) < (select c.created_at, c.id from public.orders c where c.id = ${
+          arg(q.before)
+        })`,
+      );
     }
     const rows = await tx.query<Record<string, unknown>>(
       `${SELECT} ${where.length ? `where ${where.join(" and ")}` : ""}
@@ -226,7 +230,7 @@ export async function listOrders(
     const more = rows.length > q.limit;
     const orders = rows.slice(0, q.limit).map((r) => toView(r, actor));
     const last = orders.at(-1);
-    return { orders, next: more && last ? `${Date.parse(last.created_at)}_${last.id}` : null };
+    return { orders, next: more && last ? last.id : null };
   });
 }
 

@@ -32,7 +32,8 @@ import { check, readJson, readQuery, uuidParam } from "../validate.ts";
 export const orderRules = {
   create: { name: "order-create", limit: 30, windowSeconds: 3600 },
   write: { name: "order-write", limit: 120, windowSeconds: 60 },
-  locations: { name: "order-locations", limit: 120, windowSeconds: 60 },
+  // Streaming sends every 2 s at most; the rest is room for emptying an offline buffer.
+  locations: { name: "order-locations", limit: 300, windowSeconds: 60 },
   publicTrack: { name: "order-track-public", limit: 120, windowSeconds: 60 },
 } satisfies Record<string, RateLimitRule>;
 
@@ -82,8 +83,8 @@ async function trackOrderRow(q: { query: Ctx["var"]["platform"]["db"]["query"] }
 export const ordersApi = new Hono<AppEnv>()
   .post("/", async (c) => {
     const claims = requireUser(c);
-    await rateLimit(c, orderRules.create, claims.sub);
     const body = await readJson(c, createSchema);
+    await rateLimit(c, orderRules.create, claims.sub);
     const key = c.req.header("idempotency-key");
     if (key !== undefined) body.client_id = check(idempotencyKey, key, "Idempotency-Key");
     const { order, created } = await createOrder(c.var.platform.db, claims, body);
