@@ -47,11 +47,13 @@ export const envSchema = z.object({
   PLAZA_MEDIA_MAX_PIXELS: z.coerce.number().int().min(1).max(500_000_000).default(40_000_000),
   PLAZA_MEDIA_URL_TTL_SECONDS: z.coerce.number().int().min(60).max(7 * 86400).default(3600),
   PLAZA_MEDIA_WORKERS: z.coerce.number().int().min(0).max(16).default(1),
+  // "none": no tiles (offline, tests); pins, partners and trails still render.
   PLAZA_MAP_TILES: z.string().max(500).refine(
-    (s) => s === "" || /^https?:\/\/[^\s"'<>]+$/.test(s),
-    "Use an http(s) URL template or nothing.",
+    (s) => s === "none" || /^https?:\/\/[^\s"'<>]+$/.test(s),
+    "Use an http(s) URL template, or none.",
   )
-    .default("https://tile.openstreetmap.org/{z}/{x}/{y}.png"),
+    .default("https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    .transform((s) => s === "none" ? "" : s),
   PLAZA_MAP_ATTRIBUTION: z.string().max(300).default("© OpenStreetMap contributors"),
   SUPABASE_STORAGE_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,62}$/, "must be a bucket name").default(
     "media",

@@ -41,3 +41,13 @@ Deno.test("[config] admin emails are trimmed and lower-cased; empty values count
   assert.equal(c.databaseUrl, undefined);
   assert.equal(c.publicUrl, "https://p.example");
 });
+
+Deno.test("[config] map tiles: OpenStreetMap by default, none turns them off, other schemes refused", () => {
+  assert.match(loadConfig({}).map.tiles, /^https:\/\/tile\.openstreetmap\.org\//);
+  assert.equal(loadConfig({ PLAZA_MAP_TILES: "none" }).map.tiles, "");
+  assert.equal(
+    loadConfig({ PLAZA_MAP_TILES: "https://tiles.example/{z}/{x}/{y}.png" }).map.tiles,
+    "https://tiles.example/{z}/{x}/{y}.png",
+  );
+  assert.throws(() => loadConfig({ PLAZA_MAP_TILES: "javascript:alert(1)" }), /PLAZA_MAP_TILES/);
+});

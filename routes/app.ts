@@ -14,6 +14,7 @@ import { meApi } from "./api/me.ts";
 import { mediaAdminApi, mediaApi } from "./api/media.ts";
 import { dispatchApi, ordersApi, sharedTrackApi } from "./api/orders.ts";
 import { orderPages } from "./pages/orders.tsx";
+import { trackPage } from "./pages/track.tsx";
 import { partnerPage } from "./pages/partner.tsx";
 import { dispatchPage } from "./pages/dispatch.tsx";
 import { notificationsApi } from "./api/notifications.ts";
@@ -128,6 +129,7 @@ export async function createApp(platform: Platform, options: AppOptions = {}) {
   app.route("/", adminMediaPage);
   app.route("/", mediaPages);
   app.route("/", orderPages);
+  app.route("/", trackPage);
   app.route("/", partnerPage);
   app.route("/", dispatchPage);
   app.route("/", notificationPages);

@@ -38,7 +38,10 @@ export function loadLeaflet(css: string): Promise<typeof L> {
 export function createMap(leaflet: typeof L, el: HTMLElement, settings: MapSettings): L.Map {
   const map = leaflet.map(el, { zoomControl: true, attributionControl: !!settings.tiles });
   if (settings.tiles) {
-    leaflet.tileLayer(settings.tiles, { maxZoom: 19, attribution: settings.attribution }).addTo(map);
+    leaflet.tileLayer(settings.tiles, { maxZoom: 19, attribution: settings.attribution })
+      // Offline or blocked tiles: the plain background, so pins and trail stay readable.
+      .once("tileerror", () => el.classList.add("map-no-tiles"))
+      .addTo(map);
   } else {
     el.classList.add("map-no-tiles");
   }

@@ -63,6 +63,8 @@ export async function checkSignature(
   } catch {
     return "invalid";
   }
+  // Only the canonical spelling: the last base64url character has two unused bits.
+  if (b64url(bytes) !== sig) return "invalid";
   const ok = await crypto.subtle.verify("HMAC", key, bytes, message(id, variant, Number(exp)));
   if (!ok) return "invalid";
   return Number(exp) * 1000 > nowMs ? "valid" : "expired";

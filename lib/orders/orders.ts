@@ -8,6 +8,7 @@ import { asUser, type Claims } from "../db/as_user.ts";
 import type { Db, Queryable } from "../db/port.ts";
 import { AppError, conflict, forbidden, notFound } from "../errors.ts";
 import { distanceM } from "../location/geo.ts";
+import type { TrackOrder } from "../location/track.ts";
 import { type Actor, allowedTransitions, type OrderStatus, refusal, STATUSES } from "./state.ts";
 
 /** A stop as the API takes it. */
@@ -360,4 +361,39 @@ export async function dispatchView(
       })),
     };
   });
+}
+
+/** An order as tracking needs it, with its people and share version (RLS applies when `q` runs as a user). */
+export interface TrackedOrder {
+  order: TrackOrder;
+  customerId: string;
+  partnerId: string | null;
+  shareVersion: number;
+}
+
+/** Reads what tracking needs about an order, or null. */
+export async function trackedOrder(q: Pick<Queryable, "query">, id: string): Promise<TrackedOrder | null> {
+  const [r] = await q.query<Record<string, unknown>>(
+    `select id::text, status, status_changed_at, customer_id::text, partner_id::text, share_version,
+       pickup_address, pickup_lat, pickup_lng, dropoff_address, dropoff_lat, dropoff_lng
+     from public.orders where id = $1`,
+    [id],
+  );
+  if (!r) return null;
+  return {
+    order: {
+      id: r.id as string,
+      status: r.status as string,
+      status_changed_at: iso(r.status_changed_at),
+      pickup: { address: r.pickup_address as string, lat: Number(r.pickup_lat), lng: Number(r.pickup_lng) },
+      dropoff: {
+        address: r.dropoff_address as string,
+        lat: Number(r.dropoff_lat),
+        lng: Number(r.dropoff_lng),
+      },
+    },
+    customerId: r.customer_id as string,
+    partnerId: (r.partner_id as string | null) ?? null,
+    shareVersion: Number(r.share_version),
+  };
 }

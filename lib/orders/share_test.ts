@@ -12,6 +12,9 @@ Deno.test("[order share] a token verifies with its key only, and any change brea
   assert.equal(await verifyShare(key, [o, String(Number(e) + 1), v, s].join(".")), null);
   assert.equal(await verifyShare(key, [o, e, "4", s].join(".")), null);
   assert.equal(await verifyShare(key, [crypto.randomUUID(), e, v, s].join(".")), null);
-  assert.equal(await verifyShare(key, token.slice(0, -1) + (token.endsWith("A") ? "B" : "A")), null);
+  // Every other last character, including the spellings that decode to the same bytes.
+  for (const ch of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") {
+    if (ch !== token.at(-1)) assert.equal(await verifyShare(key, token.slice(0, -1) + ch), null, ch);
+  }
   assert.equal(await verifyShare(key, "garbage"), null);
 });

@@ -5,10 +5,10 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { asUser } from "@/lib/db/as_user.ts";
-import { AppError, conflict, forbidden, notFound, unprocessable } from "@/lib/errors.ts";
+import { conflict, forbidden, notFound, unprocessable } from "@/lib/errors.ts";
 import type { RateLimitRule } from "@/lib/kv/rate_limit.ts";
 import { batchSchema, fixView, timeProblems, toFixes } from "@/lib/location/fixes.ts";
-import { type TrackOrder, trackView } from "@/lib/location/track.ts";
+import { trackView } from "@/lib/location/track.ts";
 import { ipBucket } from "@/lib/auth/guard.ts";
 import {
   assignOrder,
@@ -19,11 +19,12 @@ import {
   listOrders,
   listSchema,
   setStatus,
+  trackedOrder,
 } from "@/lib/orders/orders.ts";
-import { flushOrderOutbox } from "@/lib/orders/outbox.ts";
-import { signShare, verifyShare } from "@/lib/orders/share.ts";
+import { createShareLink, openShareLink } from "@/lib/orders/share.ts";
 import { ACTIVE, type OrderStatus, STATUSES } from "@/lib/orders/state.ts";
 import type { AppEnv, Ctx } from "../env.ts";
+import { afterOrderChange } from "../orders_shared.ts";
 import { rateLimit } from "../rate_limit.ts";
 import { clientIp, requireUser, roleOf } from "../session.ts";
 import { check, readJson, readQuery, uuidParam } from "../validate.ts";
@@ -48,36 +49,6 @@ const statusBody = z.strictObject({
 const assignBody = z.strictObject({ partner_id: z.uuid("partner_id must be a user id.") });
 const shareBody = z.strictObject({ ttl_minutes: z.number().int().min(15).max(1440).default(120) });
 const trackQuery = z.strictObject({ since: z.iso.datetime({ offset: true }).optional() });
-
-/** After a change: the ingest cache forgets the order, and the customer's notifications go out. */
-async function afterChange(c: Ctx, orderId: string) {
-  const p = c.var.platform;
-  p.locations.invalidate(orderId);
-  await flushOrderOutbox(p).catch((err) => p.log.warn("order outbox flush failed", { err }));
-}
-
-async function trackOrderRow(q: { query: Ctx["var"]["platform"]["db"]["query"] }, id: string) {
-  const [r] = await q.query<Record<string, unknown>>(
-    `select id::text, status, status_changed_at, customer_id::text, partner_id::text, share_version,
-       pickup_address, pickup_lat, pickup_lng, dropoff_address, dropoff_lat, dropoff_lng
-     from public.orders where id = $1`,
-    [id],
-  );
-  if (!r) return null;
-  const order: TrackOrder = {
-    id: r.id as string,
-    status: r.status as string,
-    status_changed_at: new Date(r.status_changed_at as string).toISOString(),
-    pickup: { address: r.pickup_address as string, lat: Number(r.pickup_lat), lng: Number(r.pickup_lng) },
-    dropoff: { address: r.dropoff_address as string, lat: Number(r.dropoff_lat), lng: Number(r.dropoff_lng) },
-  };
-  return {
-    order,
-    customerId: r.customer_id as string,
-    partnerId: (r.partner_id as string | null) ?? null,
-    shareVersion: Number(r.share_version),
-  };
-}
 
 /** /api/v1/orders */
 export const ordersApi = new Hono<AppEnv>()
@@ -104,7 +75,7 @@ export const ordersApi = new Hono<AppEnv>()
     await rateLimit(c, orderRules.write, claims.sub);
     const { partner_id } = await readJson(c, assignBody);
     const order = await assignOrder(c.var.platform.db, claims, id, partner_id);
-    await afterChange(c, id);
+    await afterOrderChange(c, id);
     return c.json(order);
   })
   .post("/:id/status", async (c) => {
@@ -113,7 +84,7 @@ export const ordersApi = new Hono<AppEnv>()
     await rateLimit(c, orderRules.write, claims.sub);
     const { status } = await readJson(c, statusBody);
     const order = await setStatus(c.var.platform.db, claims, id, status as OrderStatus);
-    await afterChange(c, id);
+    await afterOrderChange(c, id);
     return c.json(order);
   })
   .post("/:id/locations", async (c) => {
@@ -170,7 +141,7 @@ export const ordersApi = new Hono<AppEnv>()
     const id = orderParam(c);
     const { since } = readQuery(c, trackQuery);
     const view = await asUser(c.var.platform.db, claims, async (tx) => {
-      const row = await trackOrderRow(tx, id);
+      const row = await trackedOrder(tx, id);
       if (!row) throw notFound("No such order.");
       const [{ admin }] = await tx.query<{ admin: boolean }>("select public.is_admin() as admin");
       const staff = admin || row.partnerId === claims.sub;
@@ -187,21 +158,7 @@ export const ordersApi = new Hono<AppEnv>()
     await rateLimit(c, orderRules.write, claims.sub);
     const { ttl_minutes } = await readJson(c, shareBody);
     const p = c.var.platform;
-    const row = await asUser(p.db, claims, async (tx) => {
-      const r = await trackOrderRow(tx, id);
-      if (!r) throw notFound("No such order.");
-      const [{ admin }] = await tx.query<{ admin: boolean }>("select public.is_admin() as admin");
-      if (r.customerId !== claims.sub && !admin) {
-        throw forbidden("Only the customer or an admin shares an order.");
-      }
-      return r;
-    });
-    if (row.order.status === "delivered" || row.order.status === "cancelled") {
-      throw conflict("This order is finished; there is nothing left to follow.", "order_finished");
-    }
-    const exp = Math.floor(Date.now() / 1000) + ttl_minutes * 60;
-    const token = await signShare(p.shareKey, id, exp, row.shareVersion);
-    return c.json({ url: `/track/${token}`, token, expires_at: new Date(exp * 1000).toISOString() }, 201);
+    return c.json(await createShareLink(p.db, p.shareKey, claims, id, ttl_minutes), 201);
   })
   .delete("/:id/share", async (c) => {
     const claims = requireUser(c);
@@ -218,31 +175,14 @@ export const dispatchApi = new Hono<AppEnv>()
     return c.json(await dispatchView(c.var.platform.db, claims));
   });
 
-/** Resolves a share token to its order, or throws 404 (unknown, tampered, revoked) or 410 (expired). */
-export async function sharedOrder(c: Ctx, token: string) {
-  const p = c.var.platform;
-  const claims = await verifyShare(p.shareKey, token);
-  if (!claims) throw notFound("This link is not valid.");
-  const row = await trackOrderRow(p.db, claims.orderId);
-  if (!row || row.shareVersion !== claims.version) throw notFound("This link is not valid.");
-  if (claims.exp * 1000 <= Date.now()) {
-    throw new AppError(410, "link_expired", "This link has expired. Ask for a new one.");
-  }
-  return row;
-}
-
 /** /api/v1/track/:token: the shared view (no sign-in; the customer's privacy rules). */
 export const sharedTrackApi = new Hono<AppEnv>()
   .get("/:token", async (c) => {
     await rateLimit(c, orderRules.publicTrack, ipBucket(clientIp(c)));
-    const token = c.req.param("token");
-    if (token.length > 200) throw notFound("This link is not valid.");
     const { since } = readQuery(c, trackQuery);
-    const row = await sharedOrder(c, token);
+    const p = c.var.platform;
+    const row = await openShareLink(p.db, p.shareKey, c.req.param("token"));
     return c.json(
-      await trackView(c.var.platform.db, row.order, {
-        customerRules: true,
-        since: since ? new Date(since) : undefined,
-      }),
+      await trackView(p.db, row.order, { customerRules: true, since: since ? new Date(since) : undefined }),
     );
   });

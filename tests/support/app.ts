@@ -56,6 +56,7 @@ export async function withApp<T>(
     PLAZA_DATA_DIR: dataDir,
     LOG_LEVEL: "error",
     PLAZA_SECRET: "test-secret-test-secret-test-secret-0123456789",
+    PLAZA_MAP_TILES: "none", // tests never fetch map tiles from the internet
     ...options.env,
   });
   const platform = await createPlatform(config, {

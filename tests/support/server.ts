@@ -22,7 +22,15 @@ export async function startServer(env: Record<string, string>): Promise<Server> 
     args: ["run", "-A", "main.ts"],
     cwd: root,
     // Services are never inherited from the test's environment: a test passes them explicitly.
-    env: { PORT: "0", LOG_LEVEL: "info", PLAZA_SEED: "never", DATABASE_URL: "", REDIS_URL: "", ...env },
+    env: {
+      PORT: "0",
+      LOG_LEVEL: "info",
+      PLAZA_SEED: "never",
+      DATABASE_URL: "",
+      REDIS_URL: "",
+      PLAZA_MAP_TILES: "none",
+      ...env,
+    },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
