@@ -1,11 +1,12 @@
 /**
  * Location ingest (docs/orders.md): partners' fixes are written in batches by group commit. A
  * request hands its fixes to the buffer and waits for the one statement that writes them, together
- * with whatever other requests brought meanwhile; under light load each request is its own batch,
- * under heavy load batches grow by themselves. The statement only inserts fixes whose order is
- * active and assigned to that partner (checked against the order row, locked for share so a
- * concurrent "delivered" cannot slip between), skips fixes it already has, and its statement
- * trigger broadcasts them on `order:<id>` and checks the geofences.
+ * with whatever other requests brought meanwhile (the first waits 2 ms for company; while a
+ * statement runs, the next batch gathers). The statement (`order_locations_ingest`) only inserts
+ * fixes whose order is active and assigned to that partner (checked against the order row, locked
+ * for share so a concurrent "delivered" cannot slip between) and skips fixes it already has; its
+ * trigger checks the geofences. After the commit the buffer broadcasts en-route orders' new fixes
+ * on `order:<id>` through the publisher.
  *
  * Per process it also keeps, per order: the facts the request path checks (2 s cache; the
  * statement checks again) and the jump filter's reference fix; and, per partner, the latest position
@@ -14,7 +15,7 @@
 import type { Db } from "../db/port.ts";
 import type { Logger } from "../log.ts";
 import type { Publisher } from "../realtime/publisher.ts";
-import { type Fix, JumpFilter } from "./fixes.ts";
+import { type Fix, fixView, JumpFilter } from "./fixes.ts";
 import { distanceM, type LatLng } from "./geo.ts";
 
 /** What the request path needs to know about an order. */
@@ -74,34 +75,20 @@ export interface IngestDeps {
   publisher: Publisher;
   /** Called after a batch that may have crossed a geofence (sends the arrival notifications). */
   onArrival?: () => Promise<unknown>;
+  /** How long the first request of a batch waits for others (ms, default 2). */
+  batchDelayMs?: number;
   /** Dispatch board broadcast interval (ms); 0 turns it off. */
   dispatchEveryMs?: number;
 }
 
-const FLUSH_SQL = `
-with u as (
-  select * from jsonb_to_recordset($1::text::jsonb) as u(order_id uuid, partner_id uuid, lat float8, lng float8,
-    accuracy real, speed real, heading real, recorded_at timestamptz)
-), ok as (
-  select u.* from u join public.orders o on o.id = u.order_id and o.partner_id = u.partner_id
-    and public.order_is_active(o.status)
-  for share of o
-), ins as (
-  insert into public.order_locations (order_id, recorded_at, partner_id, lat, lng, accuracy, speed, heading)
-  select order_id, recorded_at, partner_id, lat, lng, accuracy, speed, heading from ok
-  order by order_id, recorded_at
-  on conflict do nothing
-  returning order_id, recorded_at, partner_id
-)
-select 'inserted' as k, order_id::text, partner_id::text, recorded_at from ins
-union all
-select distinct 'inactive', u.order_id::text, u.partner_id::text, null::timestamptz from u
-where not exists (select 1 from ok where ok.order_id = u.order_id and ok.partner_id = u.partner_id)`;
+const FLUSH_SQL =
+  "select k, order_id::text, partner_id::text, recorded_at, broadcast from public.order_locations_ingest($1)";
 
 /** The ingest buffer of one process. */
 export class LocationIngest {
   #queue: Submission[] = [];
   #flushing = false;
+  #scheduled = false;
   #facts = new Map<string, Cached>();
   #loading = new Map<string, Promise<OrderFacts | null>>();
   #filters = new Map<string, { filter: JumpFilter; used: number }>();
@@ -121,10 +108,10 @@ export class LocationIngest {
     }
   }
 
-  /** The order's facts (cached for 2 s), or null when there is no such order. */
-  facts(orderId: string): Promise<OrderFacts | null> {
+  /** The order's facts (cached for 2 s unless `fresh`), or null when there is no such order. */
+  facts(orderId: string, fresh = false): Promise<OrderFacts | null> {
     const hit = this.#facts.get(orderId);
-    if (hit && Date.now() - hit.at < FACTS_TTL_MS) return Promise.resolve(hit.facts);
+    if (!fresh && hit && Date.now() - hit.at < FACTS_TTL_MS) return Promise.resolve(hit.facts);
     let loading = this.#loading.get(orderId);
     if (!loading) {
       loading = this.#load(orderId).finally(() => this.#loading.delete(orderId));
@@ -165,7 +152,15 @@ export class LocationIngest {
     if (!fixes.length) return Promise.resolve({ inserted: 0, inactive: false });
     return new Promise((resolve, reject) => {
       this.#queue.push({ orderId, partnerId, fixes, resolve, reject });
-      if (!this.#flushing) this.#flush();
+      if (!this.#flushing && !this.#scheduled) {
+        // Wait a moment so that requests arriving together share the statement (on PGlite a
+        // statement blocks the thread, so without the wait every batch would be one request).
+        this.#scheduled = true;
+        setTimeout(() => {
+          this.#scheduled = false;
+          if (!this.#flushing) this.#flush();
+        }, this.deps.batchDelayMs ?? 2);
+      }
     });
   }
 
@@ -178,8 +173,8 @@ export class LocationIngest {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
-    while (this.#flushing || this.#queue.length) {
-      if (!this.#flushing) await this.#flush();
+    while (this.#flushing || this.#scheduled || this.#queue.length) {
+      if (!this.#flushing && this.#queue.length) await this.#flush();
       else await new Promise((r) => setTimeout(r, 5));
     }
     await Promise.all(this.#pending);
@@ -236,10 +231,22 @@ export class LocationIngest {
         recorded_at: new Date(f.t).toISOString(),
       }))
     );
-    let result: { k: string; order_id: string; partner_id: string; recorded_at: Date | string | null }[];
+    type Row = {
+      k: string;
+      order_id: string;
+      partner_id: string;
+      recorded_at: Date | string | null;
+      broadcast: boolean | null;
+    };
+    let result: Row[];
     try {
-      result = await this.deps.db.query(FLUSH_SQL, [JSON.stringify(records)]);
+      result = await this.deps.db.query<Row>(FLUSH_SQL, [JSON.stringify(records)]);
     } catch (err) {
+      if (batch.length > 1) {
+        // One request's bad data must not fail the others: write them one by one.
+        for (const s of batch) await this.#write([s]);
+        return;
+      }
       this.deps.log.error("location batch failed", { err, fixes: records.length });
       for (const s of batch) s.reject(err);
       return;
@@ -247,11 +254,15 @@ export class LocationIngest {
     this.stats.statements++;
     const inserted = new Set<string>();
     const inactive = new Set<string>();
+    const visible = new Set<string>(); // fixes the order's watchers may see now (en route, current leg)
     for (const r of result) {
       if (r.k === "inserted") {
-        inserted.add(`${r.order_id}|${r.partner_id}|${new Date(r.recorded_at!).getTime()}`);
+        const key = `${r.order_id}|${r.partner_id}|${new Date(r.recorded_at!).getTime()}`;
+        inserted.add(key);
+        if (r.broadcast) visible.add(key);
       } else inactive.add(`${r.order_id}|${r.partner_id}`);
     }
+    const broadcasts = new Map<string, Fix[]>();
     let arrival = false;
     for (const s of batch) {
       let n = 0;
@@ -261,6 +272,7 @@ export class LocationIngest {
         if (!inserted.delete(key)) continue;
         n++;
         if (!latest || f.t > latest.t) latest = f;
+        if (visible.has(key)) broadcasts.set(s.orderId, [...(broadcasts.get(s.orderId) ?? []), f]);
       }
       this.stats.fixes += n;
       this.stats.duplicates += s.fixes.length - n;
@@ -270,6 +282,7 @@ export class LocationIngest {
       }
       s.resolve({ inserted: n, inactive: inactive.has(`${s.orderId}|${s.partnerId}`) });
     }
+    this.#broadcast(broadcasts);
     if (arrival && this.deps.onArrival) {
       const p = this.deps.onArrival().catch((err) =>
         this.deps.log.error("arrival notifications failed", { err })
@@ -277,6 +290,25 @@ export class LocationIngest {
       this.#pending.add(p);
       p.finally(() => this.#pending.delete(p));
     }
+  }
+
+  /**
+   * Sends each en-route order's new fixes on `order:<id>` (oldest first) after the commit, through
+   * the publisher: in process straight to the realtime server (no realtime.messages row to write and
+   * read back), one request to Supabase in cloud mode. Only en route: that is when the customer may
+   * see the partner (docs/orders.md, Privacy).
+   */
+  #broadcast(byOrder: Map<string, Fix[]>) {
+    if (!byOrder.size) return;
+    const messages = [...byOrder].map(([orderId, fixes]) => ({
+      topic: `order:${orderId}`,
+      event: "location",
+      payload: { order_id: orderId, fixes: fixes.sort((a, b) => a.t - b.t).map(fixView) },
+      private: true,
+    }));
+    this.deps.publisher.broadcast(messages).catch((err) =>
+      this.deps.log.warn("location broadcast failed", { err })
+    );
   }
 
   #remember(orderId: string, partnerId: string, f: Fix) {

@@ -26,6 +26,8 @@ export interface Stop extends LatLng {
 export interface TrackOrder {
   id: string;
   status: string;
+  /** The current partner: the trail and arrivals are theirs (a re-assigned order starts over). */
+  partner_id: string | null;
   status_changed_at: string;
   pickup: Stop;
   dropoff: Stop;
@@ -91,35 +93,36 @@ export async function trackView(
   const visible = !opts.customerRules || enRoute;
   const events = await q.query<{ kind: string; created_at: string }>(
     `select kind, created_at from public.order_events
-     where order_id = $1 and kind in ('arrived_pickup', 'arrived_dropoff')`,
-    [order.id],
+     where order_id = $1 and kind in ('arrived_pickup', 'arrived_dropoff') and actor_id is not distinct from $2`,
+    [order.id, order.partner_id],
   );
   const arrived = {
     pickup: iso(events.find((e) => e.kind === "arrived_pickup")?.created_at),
     dropoff: iso(events.find((e) => e.kind === "arrived_dropoff")?.created_at),
   };
   let trail: FixView[] = [];
-  if (visible) {
+  if (visible && order.partner_id) {
     const from = opts.customerRules ? new Date(order.status_changed_at) : new Date(0);
     const after = opts.since && opts.since > from ? opts.since : null;
     const rows = await q.query<Record<string, unknown>>(
       `select * from (
          select lat, lng, accuracy, speed, heading, recorded_at from public.order_locations
-         where order_id = $1 and recorded_at >= $2 and ($3::timestamptz is null or recorded_at > $3)
+         where order_id = $1 and partner_id = $5 and recorded_at >= $2
+           and ($3::timestamptz is null or recorded_at > $3)
          order by recorded_at desc limit $4) t
        order by recorded_at`,
-      [order.id, from.toISOString(), after?.toISOString() ?? null, TRAIL_MAX],
+      [order.id, from.toISOString(), after?.toISOString() ?? null, TRAIL_MAX, order.partner_id],
     );
     trail = rows.map(rowToView);
   }
   // With `since` and nothing new, the position is the latest fix before it.
   let position = trail.at(-1) ?? null;
-  if (visible && !position && opts.since) {
+  if (visible && order.partner_id && !position && opts.since) {
     const from = opts.customerRules ? new Date(order.status_changed_at) : new Date(0);
     const [last] = await q.query<Record<string, unknown>>(
       `select lat, lng, accuracy, speed, heading, recorded_at from public.order_locations
-       where order_id = $1 and recorded_at >= $2 order by recorded_at desc limit 1`,
-      [order.id, from.toISOString()],
+       where order_id = $1 and partner_id = $3 and recorded_at >= $2 order by recorded_at desc limit 1`,
+      [order.id, from.toISOString(), order.partner_id],
     );
     position = last ? rowToView(last) : null;
   }

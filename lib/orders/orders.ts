@@ -384,6 +384,7 @@ export async function trackedOrder(q: Pick<Queryable, "query">, id: string): Pro
     order: {
       id: r.id as string,
       status: r.status as string,
+      partner_id: (r.partner_id as string | null) ?? null,
       status_changed_at: iso(r.status_changed_at),
       pickup: { address: r.pickup_address as string, lat: Number(r.pickup_lat), lng: Number(r.pickup_lng) },
       dropoff: {

@@ -21,7 +21,7 @@ export async function flushOrderOutbox(deps: NotifyDeps, limit = 50): Promise<nu
          order by id limit $1 for update skip locked)
        returning *
      )
-     select c.id, c.kind, c.status, c.actor_id::text as actor_id, o.id::text as order_id,
+     select c.id, c.kind, c.status, c.actor_id::text as actor_id, c.data, o.id::text as order_id,
        o.customer_id::text as customer_id, o.partner_id::text as partner_id, o.pickup_address, o.dropoff_address,
        coalesce(pp.name, 'Your partner') as partner_name
      from claimed c join public.orders o on o.id = c.order_id
@@ -33,7 +33,10 @@ export async function flushOrderOutbox(deps: NotifyDeps, limit = 50): Promise<nu
     try {
       const orderId = r.order_id as string;
       const dropoff = String(r.dropoff_address).slice(0, 200);
-      const partnerName = String(r.partner_name).slice(0, 80);
+      // An assignment names the partner it was made to (the order may have moved on since).
+      const data = (r.data ?? {}) as { partner_id?: string; partner_name?: string };
+      const partnerName = String(data.partner_name ?? r.partner_name).slice(0, 80);
+      const partnerId = data.partner_id ?? (r.partner_id as string | null);
       if (r.kind === "status" || r.kind === "assigned") {
         // The customer hears of every change they did not make themselves.
         if (r.actor_id !== r.customer_id) {
@@ -44,8 +47,8 @@ export async function flushOrderOutbox(deps: NotifyDeps, limit = 50): Promise<nu
             dedupKey: `order-event:${r.id}`,
           });
         }
-        if (r.kind === "assigned" && r.partner_id) {
-          await notify(deps, r.partner_id as string, {
+        if (r.kind === "assigned" && partnerId) {
+          await notify(deps, partnerId, {
             category: "orders",
             template: "orders.assigned",
             data: { order_id: orderId, pickup: String(r.pickup_address).slice(0, 200), dropoff },

@@ -272,6 +272,7 @@ function trackFor(c: Ctx, order: OrderView): Promise<TrackView> {
       id: order.id,
       status: order.status,
       status_changed_at: order.status_changed_at,
+      partner_id: order.partner?.id ?? null,
       pickup: order.pickup,
       dropoff: order.dropoff,
     }, { customerRules: !staff }));

@@ -73,8 +73,9 @@ appTest("[orders realtime] status, location (en route only, oldest first) and on
     assert.ok(st.payload.status_changed_at);
     await waitEvent(ps.events, "status for the partner", (e) => e.event === "status");
 
-    // A batch sent newest first arrives oldest first.
-    const now = Date.now();
+    // A batch sent newest first arrives oldest first. (Recorded after the status change: the
+    // customer only gets fixes of the current leg.)
+    const now = Date.now() + 5000;
     const sorted = [2, 1, 0].map((i) => fix(moveBy(start, 80 - i * 20, 0), now - i * 2000));
     expectOk(await sendFixes(t, c.partner, o.id, [...sorted].reverse()));
     const loc = await waitEvent(cs.events, "location for the customer", (e) => e.event === "location");

@@ -75,6 +75,7 @@ export async function withApp<T>(
   try {
     return await fn({ app, platform, testDb, request });
   } finally {
+    await platform.locations.close(); // pending location batches and arrival notifications
     await kv.close();
     await testDb.drop();
     await Deno.remove(dataDir, { recursive: true }).catch(() => {});
