@@ -47,7 +47,8 @@ create table public.order_events (
   claimed_until timestamptz
 );
 create index order_events_order_idx on public.order_events (order_id, id);
-create unique index order_events_arrival_once on public.order_events (order_id, kind)
+-- An arrival is recorded once per order, stop and partner (a re-assigned order starts over).
+create unique index order_events_arrival_once on public.order_events (order_id, kind, actor_id)
   where kind in ('arrived_pickup', 'arrived_dropoff');
 create index order_events_pending_idx on public.order_events (id) where notify and notified_at is null;
 
@@ -60,7 +61,7 @@ create table public.order_locations (
   lng double precision not null check (lng between -180 and 180),
   accuracy real not null check (accuracy between 0 and 5000),
   speed real check (speed is null or speed between 0 and 100),
-  heading real check (heading is null or (heading >= 0 and heading < 360)),
+  heading double precision check (heading is null or (heading >= 0 and heading < 360)),
   received_at timestamptz not null default now(),
   primary key (order_id, recorded_at, partner_id)
 );
@@ -103,13 +104,15 @@ language sql stable security definer set search_path = '' as $$
   )
 $$;
 
--- May the caller see a fix of this order recorded at p_at? Partner and admins always; the customer
--- only while the order is en route, and only fixes of the current leg.
-create function public.order_can_see_fix(p_order uuid, p_at timestamptz) returns boolean
+-- May the caller see a fix of this order recorded at p_at by p_partner? Admins always; a partner
+-- their own fixes; the customer only while the order is en route, and only fixes of the current leg.
+create function public.order_can_see_fix(p_order uuid, p_at timestamptz, p_partner uuid default null)
+returns boolean
 language sql stable security definer set search_path = '' as $$
   select exists (
     select 1 from public.orders o
-    where o.id = p_order and (o.partner_id = auth.uid() or public.is_admin()
+    where o.id = p_order and (public.is_admin()
+      or p_partner = auth.uid() or (p_partner is null and o.partner_id = auth.uid())
       or (o.customer_id = auth.uid() and public.order_is_en_route(o.status) and p_at >= o.status_changed_at))
   )
 $$;
@@ -157,7 +160,7 @@ create policy "people who see an order see its timeline" on public.order_events
 
 alter table public.order_locations enable row level security;
 create policy "fixes are seen by the partner, admins, and the customer while en route" on public.order_locations
-  for select to authenticated using (public.order_can_see_fix(order_id, recorded_at));
+  for select to authenticated using (public.order_can_see_fix(order_id, recorded_at, partner_id));
 create policy "the assigned partner records fixes of an active order" on public.order_locations
   for insert to authenticated
   with check (partner_id = (select auth.uid()) and exists (
@@ -291,9 +294,9 @@ declare
   v_room uuid;
   v_name text;
 begin
-  insert into public.order_events (order_id, kind, data)
-  values (p_order, 'arrived_' || p_kind, '{}'::jsonb)
-  on conflict (order_id, kind) where kind in ('arrived_pickup', 'arrived_dropoff') do nothing
+  insert into public.order_events (order_id, kind, actor_id, data)
+  select p_order, 'arrived_' || p_kind, o.partner_id, '{}'::jsonb from public.orders o where o.id = p_order
+  on conflict (order_id, kind, actor_id) where kind in ('arrived_pickup', 'arrived_dropoff') do nothing
   returning id into v_id;
   if v_id is null then
     return false;
@@ -318,21 +321,25 @@ begin
   for r in
     select o.id, o.status,
       jsonb_agg(jsonb_build_object('lat', n.lat, 'lng', n.lng, 'accuracy', n.accuracy, 'speed', n.speed,
-        'heading', n.heading, 'recorded_at', n.recorded_at) order by n.recorded_at) as fixes,
+        'heading', n.heading, 'recorded_at', n.recorded_at) order by n.recorded_at)
+        filter (where n.recorded_at >= o.status_changed_at) as fixes,
       min(public.geo_distance_m(n.lat, n.lng, o.pickup_lat, o.pickup_lng)) filter (where n.accuracy <= 150)
         as to_pickup,
       min(public.geo_distance_m(n.lat, n.lng, o.dropoff_lat, o.dropoff_lng)) filter (where n.accuracy <= 150)
         as to_dropoff
     from new_fixes n join public.orders o on o.id = n.order_id
-    group by o.id, o.status
+    group by o.id, o.status, o.status_changed_at
   loop
-    if public.order_is_en_route(r.status) then
+    -- The ingest buffer (lib/location/ingest.ts) broadcasts its own fixes after the commit, straight
+    -- to the realtime server; fixes inserted any other way are broadcast from here.
+    if public.order_is_en_route(r.status) and r.fixes is not null
+      and coalesce(current_setting('plaza.fix_broadcast', true), '') <> 'server' then
       perform realtime.send(jsonb_build_object('order_id', r.id, 'fixes', r.fixes), 'location',
         'order:' || r.id, true);
     end if;
     if r.status in ('assigned', 'en_route_pickup') and r.to_pickup <= 150 then
       perform public.order_arrived(r.id, 'pickup');
-    elsif r.status in ('picked_up', 'en_route_dropoff') and r.to_dropoff <= 150 then
+    elsif r.status = 'en_route_dropoff' and r.to_dropoff <= 150 then
       perform public.order_arrived(r.id, 'dropoff');
     end if;
   end loop;
@@ -340,6 +347,44 @@ begin
 end $$;
 create trigger order_locations_inserted after insert on public.order_locations
   referencing new table as new_fixes for each statement execute function public.order_locations_inserted();
+
+-- The ingest buffer's one statement (lib/location/ingest.ts): inserts the fixes whose order is
+-- active and assigned to that partner (the order row locked for share, so a concurrent "delivered"
+-- cannot slip between), skips fixes already stored, and answers what was inserted (with the order's
+-- status, for the broadcast) and which order/partner pairs were refused. A function so that its plan
+-- is prepared once per connection.
+create function public.order_locations_ingest(p_fixes text)
+returns table (k text, order_id uuid, partner_id uuid, recorded_at timestamptz, broadcast boolean)
+language plpgsql set search_path = '' as $$
+begin
+  perform set_config('plaza.fix_broadcast', 'server', true);
+  return query
+  with u as (
+    select * from jsonb_to_recordset(p_fixes::jsonb) as x(order_id uuid, partner_id uuid, lat float8, lng float8,
+      accuracy real, speed real, heading float8, recorded_at timestamptz)
+  ), ok as (
+    select u.*, public.order_is_en_route(o.status) and u.recorded_at >= o.status_changed_at as broadcast
+    from u join public.orders o on o.id = u.order_id and o.partner_id = u.partner_id
+      and public.order_is_active(o.status)
+    for share of o
+  ), ins as (
+    insert into public.order_locations as l (order_id, recorded_at, partner_id, lat, lng, accuracy, speed, heading)
+    select ok.order_id, ok.recorded_at, ok.partner_id, ok.lat, ok.lng, ok.accuracy, ok.speed, ok.heading from ok
+    order by ok.order_id, ok.recorded_at
+    on conflict do nothing
+    returning l.order_id, l.recorded_at, l.partner_id
+  )
+  select 'inserted'::text, i.order_id, i.partner_id, i.recorded_at,
+    (select ok.broadcast from ok where ok.order_id = i.order_id and ok.recorded_at = i.recorded_at
+      and ok.partner_id = i.partner_id limit 1)
+  from ins i
+  union all
+  select distinct 'inactive'::text, u.order_id, u.partner_id, null::timestamptz, null::boolean from u
+  where not exists (select 1 from ok where ok.order_id = u.order_id and ok.partner_id = u.partner_id);
+  perform set_config('plaza.fix_broadcast', '', true);
+end $$;
+revoke execute on function public.order_locations_ingest(text) from public, anon, authenticated;
+grant execute on function public.order_locations_ingest(text) to service_role;
 
 -- Realtime: `order:<id>` for the people of the order (location broadcasts only for who may see
 -- them, so replaying the channel reveals nothing either); `admin:dispatch` for admins.
@@ -369,9 +414,9 @@ revoke execute on function public.dispatch_partners(), public.order_revoke_share
 grant execute on function public.dispatch_partners(), public.order_revoke_shares(uuid) to authenticated, service_role;
 grant execute on function public.is_partner(uuid) to service_role;
 revoke execute on function public.order_transition(uuid, text, uuid), public.order_can_watch(uuid),
-  public.order_can_see_fix(uuid, timestamptz) from public, anon;
+  public.order_can_see_fix(uuid, timestamptz, uuid) from public, anon;
 grant execute on function public.order_transition(uuid, text, uuid), public.order_can_watch(uuid),
-  public.order_can_see_fix(uuid, timestamptz) to authenticated, service_role;
+  public.order_can_see_fix(uuid, timestamptz, uuid) to authenticated, service_role;
 
 revoke all on public.orders, public.order_events, public.order_locations from anon, authenticated;
 grant select on public.orders, public.order_events, public.order_locations to authenticated;
