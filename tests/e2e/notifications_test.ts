@@ -1,18 +1,7 @@
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { freshDb } from "../support/db.ts";
 import { hasChromium, launchBrowser, SCREENSHOTS, signUpInBrowser } from "../support/browser.ts";
-import { startServer } from "../support/server.ts";
-import { loadConfig } from "@/lib/config.ts";
-import { createLogger } from "@/lib/log.ts";
-import { createPlatform } from "@/lib/platform.ts";
-import { seedDemo } from "@/lib/seed.ts";
-
-/** The demo admin's password: seeded by the server on PGlite, by the test on Postgres. */
-async function demoAdminPassword(dataDir: string): Promise<string> {
-  const lines = (await Deno.readTextFile(`${dataDir}/demo-accounts.txt`)).split("\n");
-  return lines.find((l) => l.startsWith("admin\t"))!.split("\t")[2];
-}
+import { startDemoServer } from "../support/demo_server.ts";
 
 async function bellCount(page: Page, text: string) {
   await page.getByTestId("bell-count").filter({ hasText: text }).waitFor({ timeout: 15_000 });
@@ -25,19 +14,8 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    const dataDir = await Deno.makeTempDir({ prefix: "plaza-e2e-" });
     await Deno.mkdir(SCREENSHOTS, { recursive: true });
-    const testDb = await freshDb();
-    if (testDb.url) {
-      const config = loadConfig({ PLAZA_DATA_DIR: dataDir, PLAZA_SECRET: "e".repeat(40) });
-      const platform = await createPlatform(config, { db: testDb.db, log: createLogger("error") });
-      await seedDemo(platform.db, platform.auth, dataDir);
-    }
-    const server = await startServer({
-      PLAZA_DATA_DIR: dataDir,
-      DATABASE_URL: testDb.url ?? "",
-      PLAZA_SEED: "auto",
-    });
+    const server = await startDemoServer();
     const browser = await launchBrowser();
     const problems: string[] = [];
     try {
@@ -82,7 +60,7 @@ Deno.test({
       outbox.on("pageerror", (e) => problems.push(`admin: ${e.message}`));
       await outbox.goto(`${server.url}/login?next=/admin/outbox`);
       await outbox.fill("input[name=email]", "admin@plaza.local");
-      await outbox.fill("input[name=password]", await demoAdminPassword(dataDir));
+      await outbox.fill("input[name=password]", (await server.account("admin")).password);
       await outbox.click("button[type=submit]");
       await outbox.waitForURL(`${server.url}/admin/outbox`);
       await outbox.getByTestId("outbox-table").waitFor();
@@ -104,8 +82,6 @@ Deno.test({
     } finally {
       await browser.close();
       await server.stop();
-      await testDb.drop();
-      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     }
   },
 });

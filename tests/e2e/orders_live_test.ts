@@ -1,14 +1,9 @@
 import assert from "node:assert/strict";
 import type { BrowserContext, Page } from "playwright-core";
-import { freshDb } from "../support/db.ts";
 import { hasChromium, launchBrowser, SCREENSHOTS, signUpInBrowser } from "../support/browser.ts";
-import { startServer } from "../support/server.ts";
+import { startDemoServer } from "../support/demo_server.ts";
 import { DROPOFF, PICKUP } from "../support/orders.ts";
 import { distanceM, interpolate } from "@/lib/location/geo.ts";
-import { loadConfig } from "@/lib/config.ts";
-import { createLogger } from "@/lib/log.ts";
-import { createPlatform } from "@/lib/platform.ts";
-import { seedDemo } from "@/lib/seed.ts";
 
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 390, height: 844 };
@@ -23,12 +18,6 @@ function apiFrom(page: Page, method: string, path: string, body?: unknown) {
     });
     return { status: res.status, body: await res.json().catch(() => null) };
   }, [method, path, body] as const);
-}
-
-async function demoPassword(dataDir: string, role: string): Promise<{ email: string; password: string }> {
-  const lines = (await Deno.readTextFile(`${dataDir}/demo-accounts.txt`)).split("\n");
-  const [, email, password] = lines.find((l) => l.startsWith(`${role}\t`))!.split("\t");
-  return { email, password };
 }
 
 async function signIn(
@@ -56,19 +45,8 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   fn: async () => {
-    const dataDir = await Deno.makeTempDir({ prefix: "plaza-e2e-" });
     await Deno.mkdir(SCREENSHOTS, { recursive: true });
-    const testDb = await freshDb();
-    if (testDb.url) {
-      const config = loadConfig({ PLAZA_DATA_DIR: dataDir, PLAZA_SECRET: "e".repeat(40) });
-      const platform = await createPlatform(config, { db: testDb.db, log: createLogger("error") });
-      await seedDemo(platform.db, platform.auth, dataDir);
-    }
-    const server = await startServer({
-      PLAZA_DATA_DIR: dataDir,
-      DATABASE_URL: testDb.url ?? "",
-      PLAZA_SEED: "auto",
-    });
+    const server = await startDemoServer();
     const base = server.url;
     const browser = await launchBrowser();
     const problems: string[] = [];
@@ -90,7 +68,7 @@ Deno.test({
         adminContext,
         base,
         "/admin/dispatch",
-        await demoPassword(dataDir, "admin"),
+        await server.account("admin"),
         problems,
         "admin",
       );
@@ -110,7 +88,7 @@ Deno.test({
         partnerContext,
         base,
         "/partner",
-        await demoPassword(dataDir, "partner"),
+        await server.account("partner"),
         problems,
         "partner",
       );
@@ -197,8 +175,6 @@ Deno.test({
     } finally {
       await browser.close();
       await server.stop();
-      await testDb.drop();
-      await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     }
   },
 });
