@@ -272,7 +272,11 @@ export class LocationIngest {
         if (!inserted.delete(key)) continue;
         n++;
         if (!latest || f.t > latest.t) latest = f;
-        if (visible.has(key)) broadcasts.set(s.orderId, [...(broadcasts.get(s.orderId) ?? []), f]);
+        if (visible.has(key)) {
+          const list = broadcasts.get(s.orderId);
+          if (list) list.push(f);
+          else broadcasts.set(s.orderId, [f]);
+        }
       }
       this.stats.fixes += n;
       this.stats.duplicates += s.fixes.length - n;

@@ -8,7 +8,7 @@ import { asUser, type Claims } from "../db/as_user.ts";
 import type { Db, Queryable } from "../db/port.ts";
 import { AppError, conflict, forbidden, notFound } from "../errors.ts";
 import { distanceM } from "../location/geo.ts";
-import type { TrackOrder } from "../location/track.ts";
+import { type TrackOrder, type TrackView, trackView } from "../location/track.ts";
 import { type Actor, allowedTransitions, type OrderStatus, refusal, STATUSES } from "./state.ts";
 
 /** A stop as the API takes it. */
@@ -112,9 +112,14 @@ function toView(r: Record<string, unknown>, actor: Actor): OrderView {
   };
 }
 
-async function actorOf(tx: Queryable, claims: Claims): Promise<Actor> {
+/** Whether `tx`'s user is an admin, as the database says (a demoted admin's token still says admin). */
+export async function isAdmin(tx: Pick<Queryable, "query">): Promise<boolean> {
   const [row] = await tx.query<{ admin: boolean }>("select public.is_admin() as admin");
-  return { userId: claims.sub, admin: !!row?.admin };
+  return !!row?.admin;
+}
+
+async function actorOf(tx: Queryable, claims: Claims): Promise<Actor> {
+  return { userId: claims.sub, admin: await isAdmin(tx) };
 }
 
 async function timeline(tx: Queryable, orderId: string): Promise<TimelineEntry[]> {
@@ -397,4 +402,17 @@ export async function trackedOrder(q: Pick<Queryable, "query">, id: string): Pro
     partnerId: (r.partner_id as string | null) ?? null,
     shareVersion: Number(r.share_version),
   };
+}
+
+/**
+ * `GET /orders/:id/track` as the caller: the customer's privacy rules unless they are the order's
+ * partner or an admin; 404 when they may not see the order.
+ */
+export async function trackAs(db: Db, claims: Claims, id: string, since?: Date): Promise<TrackView> {
+  return await asUser(db, claims, async (tx) => {
+    const row = await trackedOrder(tx, id);
+    if (!row) throw notFound("No such order.");
+    const staff = row.partnerId === claims.sub || await isAdmin(tx);
+    return await trackView(tx, row.order, { customerRules: !staff, since });
+  });
 }

@@ -7,7 +7,7 @@ import { timingSafeEqual } from "../auth/password.ts";
 import { asUser, type Claims } from "../db/as_user.ts";
 import type { Db } from "../db/port.ts";
 import { AppError, conflict, forbidden, notFound } from "../errors.ts";
-import { type TrackedOrder, trackedOrder } from "./orders.ts";
+import { isAdmin, type TrackedOrder, trackedOrder } from "./orders.ts";
 
 const enc = new TextEncoder();
 const message = (orderId: string, exp: number, version: number) =>
@@ -65,8 +65,7 @@ export async function createShareLink(
   const row = await asUser(db, claims, async (tx) => {
     const r = await trackedOrder(tx, orderId);
     if (!r) throw notFound("No such order.");
-    const [{ admin }] = await tx.query<{ admin: boolean }>("select public.is_admin() as admin");
-    if (r.customerId !== claims.sub && !admin) {
+    if (r.customerId !== claims.sub && !await isAdmin(tx)) {
       throw forbidden("Only the customer or an admin shares an order.");
     }
     return r;
@@ -94,4 +93,9 @@ export async function openShareLink(
     throw new AppError(410, "link_expired", "This link has expired. Ask for a new one.");
   }
   return row;
+}
+
+/** Revokes every link of an order (its customer or an admin; 404 otherwise). */
+export async function revokeShareLinks(db: Db, claims: Claims, orderId: string): Promise<void> {
+  await asUser(db, claims, (tx) => tx.query("select public.order_revoke_shares($1)", [orderId]));
 }

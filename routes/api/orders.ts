@@ -4,7 +4,6 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { asUser } from "@/lib/db/as_user.ts";
 import { conflict, forbidden, notFound, unprocessable } from "@/lib/errors.ts";
 import type { RateLimitRule } from "@/lib/kv/rate_limit.ts";
 import { batchSchema, fixView, timeProblems, toFixes } from "@/lib/location/fixes.ts";
@@ -19,9 +18,9 @@ import {
   listOrders,
   listSchema,
   setStatus,
-  trackedOrder,
+  trackAs,
 } from "@/lib/orders/orders.ts";
-import { createShareLink, openShareLink } from "@/lib/orders/share.ts";
+import { createShareLink, openShareLink, revokeShareLinks } from "@/lib/orders/share.ts";
 import { ACTIVE, type OrderStatus, STATUSES } from "@/lib/orders/state.ts";
 import type { AppEnv, Ctx } from "../env.ts";
 import { afterOrderChange } from "../orders_shared.ts";
@@ -140,16 +139,7 @@ export const ordersApi = new Hono<AppEnv>()
     const claims = requireUser(c);
     const id = orderParam(c);
     const { since } = readQuery(c, trackQuery);
-    const view = await asUser(c.var.platform.db, claims, async (tx) => {
-      const row = await trackedOrder(tx, id);
-      if (!row) throw notFound("No such order.");
-      const [{ admin }] = await tx.query<{ admin: boolean }>("select public.is_admin() as admin");
-      const staff = admin || row.partnerId === claims.sub;
-      return await trackView(tx, row.order, {
-        customerRules: !staff,
-        since: since ? new Date(since) : undefined,
-      });
-    });
+    const view = await trackAs(c.var.platform.db, claims, id, since ? new Date(since) : undefined);
     return c.json(view);
   })
   .post("/:id/share", async (c) => {
@@ -164,7 +154,7 @@ export const ordersApi = new Hono<AppEnv>()
     const claims = requireUser(c);
     const id = orderParam(c);
     await rateLimit(c, orderRules.write, claims.sub);
-    await asUser(c.var.platform.db, claims, (tx) => tx.query("select public.order_revoke_shares($1)", [id]));
+    await revokeShareLinks(c.var.platform.db, claims, id);
     return c.body(null, 204);
   });
 

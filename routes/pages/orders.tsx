@@ -13,17 +13,8 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { FormAlert } from "@/components/forms.tsx";
 import { OrderTracker } from "@/components/islands.ts";
-import { asUser } from "@/lib/db/as_user.ts";
 import { AppError } from "@/lib/errors.ts";
-import { type TrackView, trackView } from "@/lib/location/track.ts";
-import {
-  createOrder,
-  createSchema,
-  getOrder,
-  listOrders,
-  type OrderView,
-  setStatus,
-} from "@/lib/orders/orders.ts";
+import { createOrder, createSchema, getOrder, listOrders, setStatus, trackAs } from "@/lib/orders/orders.ts";
 import { createShareLink, type ShareLink } from "@/lib/orders/share.ts";
 import { statusLabel } from "@/lib/client/order_track.ts";
 import { orderRules } from "../api/orders.ts";
@@ -263,27 +254,12 @@ async function ordersPage(c: Ctx, form: { values: OrderForm; errors: FormErrors;
 
 const orderParam = (c: Ctx) => uuidParam(c, "id", "No such order.");
 
-/** The track view for the caller (the customer's privacy rules unless they are its partner or an admin). */
-function trackFor(c: Ctx, order: OrderView): Promise<TrackView> {
-  const claims = requireUser(c);
-  const staff = roleOf(claims) === "admin" || order.partner?.id === claims.sub;
-  return asUser(c.var.platform.db, claims, (tx) =>
-    trackView(tx, {
-      id: order.id,
-      status: order.status,
-      status_changed_at: order.status_changed_at,
-      partner_id: order.partner?.id ?? null,
-      pickup: order.pickup,
-      dropoff: order.dropoff,
-    }, { customerRules: !staff }));
-}
-
 /** `/orders/:id`, optionally with a fresh share link or a refused action's message. */
 async function orderPage(c: Ctx, id: string, extra: { share?: ShareLink; error?: AppError } = {}) {
   const claims = requireUser(c);
   const { platform } = c.var;
   const order = await getOrder(platform.db, claims, id);
-  const track = await trackFor(c, order);
+  const track = await trackAs(platform.db, claims, id);
   const user = layoutUser(c)!;
   const isCustomer = order.customer.id === claims.sub;
   const canShare = (isCustomer || roleOf(claims) === "admin") &&
