@@ -68,12 +68,16 @@ export async function randomUser(t: TestContext, prefix = "user"): Promise<TestU
   };
 }
 
-/** Signs up a user and makes them an admin (directly in the database), then signs in again. */
-export async function randomAdmin(t: TestContext): Promise<TestUser> {
-  const user = await randomUser(t, "admin");
+/** Signs up a user, gives them `role` (directly in the database), then signs in again for a token that carries it. */
+export async function randomUserWithRole(
+  t: TestContext,
+  role: "admin" | "partner",
+  prefix: string = role,
+): Promise<TestUser> {
+  const user = await randomUser(t, prefix);
   await t.platform.db.query(
-    `update auth.users set raw_app_meta_data = raw_app_meta_data || '{"role":"admin"}'::jsonb where id = $1`,
-    [user.id],
+    `update auth.users set raw_app_meta_data = raw_app_meta_data || jsonb_build_object('role', $2::text) where id = $1`,
+    [user.id, role],
   );
   const res = await t.request(
     "/api/v1/auth/login",
@@ -82,9 +86,14 @@ export async function randomAdmin(t: TestContext): Promise<TestUser> {
   const body = await res.json();
   return {
     ...user,
-    role: "admin",
+    role,
     session: body.session,
     cookies: cookieHeader(res),
     bearer: { authorization: `Bearer ${body.session.access_token}` },
   };
+}
+
+/** Signs up a user and makes them an admin. */
+export function randomAdmin(t: TestContext): Promise<TestUser> {
+  return randomUserWithRole(t, "admin");
 }

@@ -1,7 +1,7 @@
 /** Order fixtures: customers, partners, admins, orders in a given status, fixes along a route. */
 import type { TestContext } from "./app.ts";
 import { api } from "./chat.ts";
-import { cookieHeader, json, randomAdmin, randomUser, type TestUser } from "./factories.ts";
+import { randomAdmin, randomUser, randomUserWithRole, type TestUser } from "./factories.ts";
 import { type LatLng, moveBy } from "@/lib/location/geo.ts";
 
 export { api };
@@ -10,25 +10,9 @@ export { api };
 export const PICKUP = { address: "1 Rue de la Roquette, Paris", lat: 48.8534, lng: 2.3699 };
 export const DROPOFF = { address: "12 Rue de Bretagne, Paris", lat: 48.8625, lng: 2.3601 };
 
-/** Signs up a user and makes them a partner (directly in the database), then signs in again. */
-export async function randomPartner(t: TestContext, prefix = "partner"): Promise<TestUser> {
-  const user = await randomUser(t, prefix);
-  await t.platform.db.query(
-    `update auth.users set raw_app_meta_data = raw_app_meta_data || '{"role":"partner"}'::jsonb where id = $1`,
-    [user.id],
-  );
-  const res = await t.request(
-    "/api/v1/auth/login",
-    json("POST", { email: user.email, password: user.password }),
-  );
-  const body = await res.json();
-  return {
-    ...user,
-    role: "partner",
-    session: body.session,
-    cookies: cookieHeader(res),
-    bearer: { authorization: `Bearer ${body.session.access_token}` },
-  };
+/** Signs up a user and makes them a partner. */
+export function randomPartner(t: TestContext, prefix = "partner"): Promise<TestUser> {
+  return randomUserWithRole(t, "partner", prefix);
 }
 
 /** The people of one order. */
