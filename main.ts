@@ -8,6 +8,7 @@ import { ensureBucket } from "@/lib/storage/mod.ts";
 import { describeDemo, isEmpty, seedDemo } from "@/lib/seed.ts";
 import { createRunner, type Runner } from "@/lib/jobs/runner.ts";
 import { createApp } from "@/routes/app.ts";
+import { startLiveCounters } from "@/lib/analytics/live.ts";
 import { schedules, workerHandlers } from "@/workers/mod.ts";
 
 let config;
@@ -29,6 +30,7 @@ const DRAIN_TIMEOUT_MS = 10_000;
 let platform: Awaited<ReturnType<typeof createPlatform>> | undefined;
 let server: Deno.HttpServer | undefined = undefined;
 let runner: Runner | undefined = undefined;
+let stopLive: (() => Promise<void>) | undefined = undefined;
 let stopping = false;
 async function stop(signal: string) {
   if (stopping) {
@@ -48,6 +50,7 @@ async function stop(signal: string) {
     }
   }
   await ready;
+  await stopLive?.();
   await runner?.stop(); // running jobs finish first
   await platform?.close();
   platform?.log.info("stopped");
@@ -85,6 +88,8 @@ if (platform!.jobs.kind === "embedded") {
   runner = createRunner({ db: platform!.db, log: log.child({ module: "jobs" }), handlers, concurrency: 8 });
   await runner.start();
 }
+// Live counters for the admin dashboard (`admin:live`), from every process.
+stopLive = startLiveCounters({ db: platform!.db, publisher: platform!.publisher, log });
 
 server = Deno.serve({
   port: config.port,

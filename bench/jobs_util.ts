@@ -78,6 +78,14 @@ function countingQueryable(q: Queryable, stats: QueryStats): Queryable {
         stats.record(classify(sql), performance.now() - t);
       }
     },
+    async queryArrays(sql: string, params?: unknown[]) {
+      const t = performance.now();
+      try {
+        return await q.queryArrays(sql, params);
+      } finally {
+        stats.record(classify(sql), performance.now() - t);
+      }
+    },
     exec: (sql) => q.exec(sql),
   };
 }

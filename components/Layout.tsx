@@ -29,6 +29,33 @@ function NavLink({ href, path, children }: { href: string; path: string; childre
   );
 }
 
+/** Admin pages beyond the two in the bar, in one menu (the bar stays one line on a laptop). */
+const ADMIN_PAGES: [string, string][] = [
+  ["/admin/analytics", "Analytics"],
+  ["/admin/reports", "SQL reports"],
+  ["/admin/dispatch", "Dispatch"],
+  ["/admin/users", "Users"],
+  ["/admin/chat-reports", "Chat reports"],
+  ["/admin/media", "Media moderation"],
+  ["/admin/jobs", "Jobs"],
+  ["/admin/outbox", "Outbox"],
+  ["/admin/realtime", "Realtime"],
+];
+
+function AdminMenu({ path }: { path: string }) {
+  const here = ADMIN_PAGES.some(([href]) => path.startsWith(href));
+  return (
+    <details class="account-menu admin-menu">
+      <summary aria-label="Admin pages" class={here ? "active" : undefined}>Admin</summary>
+      <div class="menu" role="group" aria-label="Admin pages">
+        {ADMIN_PAGES.map(([href, label]) => (
+          <a key={href} href={href} aria-current={path.startsWith(href) ? "page" : undefined}>{label}</a>
+        ))}
+      </div>
+    </details>
+  );
+}
+
 /** The layout every page renders inside. */
 export function Layout({ user, path, children, bell }: LayoutProps) {
   return (
@@ -47,14 +74,10 @@ export function Layout({ user, path, children, bell }: LayoutProps) {
             {user && <NavLink href="/orders" path={path}>Orders</NavLink>}
             {user?.role === "partner" && <NavLink href="/partner" path={path}>Deliveries</NavLink>}
             {user && <NavLink href="/profile" path={path}>Profile</NavLink>}
-            {user?.role === "admin" && <NavLink href="/admin/users" path={path}>Users</NavLink>}
-            {user?.role === "admin" && <NavLink href="/admin/realtime" path={path}>Realtime</NavLink>}
-            {user?.role === "admin" && <NavLink href="/admin/jobs" path={path}>Jobs</NavLink>}
-            {user?.role === "admin" && <NavLink href="/admin/outbox" path={path}>Outbox</NavLink>}
-            {user?.role === "admin" && <NavLink href="/admin/reports" path={path}>Reports</NavLink>}
-            {user?.role === "admin" && <NavLink href="/admin/media" path={path}>Moderation</NavLink>}
+            {user?.role === "admin" && <NavLink href="/admin/analytics" path={path}>Analytics</NavLink>}
             {user?.role === "admin" && <NavLink href="/admin/dispatch" path={path}>Dispatch</NavLink>}
           </div>
+          {user?.role === "admin" && <AdminMenu path={path} />}
           {user && bell && <NotificationBell {...bell} />}
           {user
             ? (

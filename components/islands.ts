@@ -59,3 +59,21 @@ import DispatchBoardComponent, { type DispatchBoardProps } from "@/islands/Dispa
 
 /** Every active partner and open order on one map (islands/DispatchBoard.tsx). */
 export const DispatchBoard = island<DispatchBoardProps>("DispatchBoard", DispatchBoardComponent);
+
+import AnalyticsDashboardComponent, { type AnalyticsDashboardProps } from "@/islands/AnalyticsDashboard.tsx";
+
+/** The analytics dashboard's charts, range and section switching (islands/AnalyticsDashboard.tsx). */
+export const AnalyticsDashboard = island<AnalyticsDashboardProps>(
+  "AnalyticsDashboard",
+  AnalyticsDashboardComponent,
+);
+
+import LiveCountersComponent, { type LiveCountersProps } from "@/islands/LiveCounters.tsx";
+
+/** Live counters over `admin:live` (islands/LiveCounters.tsx). */
+export const LiveCounters = island<LiveCountersProps>("LiveCounters", LiveCountersComponent);
+
+import ReportWorkbenchComponent, { type ReportWorkbenchProps } from "@/islands/ReportWorkbench.tsx";
+
+/** The SQL report editor, runner, results table and chart (islands/ReportWorkbench.tsx). */
+export const ReportWorkbench = island<ReportWorkbenchProps>("ReportWorkbench", ReportWorkbenchComponent);

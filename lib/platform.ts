@@ -16,6 +16,7 @@ import type { Kv } from "./kv/port.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { resolveSecret } from "./secret.ts";
 import { LocationIngest } from "./location/ingest.ts";
+import { PageViews } from "./analytics/pageviews.ts";
 import { flushOrderOutbox } from "./orders/outbox.ts";
 import { localPublisher, type Publisher, restPublisher } from "./realtime/publisher.ts";
 import { createRealtimeServer, type RealtimeServer } from "./realtime/server.ts";
@@ -54,6 +55,8 @@ export interface Platform {
   shareKey: CryptoKey;
   /** Partners' location fixes: the group-commit buffer of this process (lib/location/ingest.ts). */
   locations: LocationIngest;
+  /** Cookie-free page views, buffered and written in batches (lib/analytics/pageviews.ts). */
+  pageViews: PageViews;
   /** The API keys browsers and servers use for realtime (Supabase's in cloud mode). */
   apiKeys: { anonKey: string; serviceRoleKey: string };
   /** Where browsers find realtime: Plaza itself (embedded) or Supabase. */
@@ -161,11 +164,13 @@ export async function createPlatform(config: Config, overrides: PlatformOverride
     publisher,
     onArrival: () => flushOrderOutbox({ db, publisher, jobs, log }),
   });
+  const pageViews = new PageViews({ db, log });
   return {
     config,
     log,
     db,
     kv,
+    pageViews,
     limiter: createRateLimiter(kv, log),
     auth: config.supabase
       ? supabaseAuth({ ...config.supabase, jwtKey, adminEmails: config.adminEmails })
@@ -189,6 +194,7 @@ export async function createPlatform(config: Config, overrides: PlatformOverride
       }),
     async close() {
       await locations.close();
+      await pageViews.close();
       pool?.close();
       await realtime.close();
       await kv.close();

@@ -27,12 +27,17 @@ import { bodyLimit } from "./middleware/body_limit.ts";
 import { csrf } from "./middleware/csrf.ts";
 import { errorHandler } from "./middleware/error_handler.ts";
 import { requestLog } from "./middleware/request_log.ts";
+import { pageViews } from "./middleware/page_views.ts";
 import { isLocalHost, securityHeaders } from "./middleware/security_headers.ts";
 import { adminJobsPage } from "./pages/admin_jobs.tsx";
 import { adminMediaPage } from "./pages/admin_media.tsx";
 import { mediaPages } from "./pages/media.tsx";
 import { adminOutboxPage } from "./pages/admin_outbox.tsx";
-import { adminReportsPage } from "./pages/admin_reports.tsx";
+import { adminChatReportsPage } from "./pages/admin_chat_reports.tsx";
+import { adminAnalyticsPage } from "./pages/admin_analytics.tsx";
+import { adminSqlReportsPage } from "./pages/admin_sql_reports.tsx";
+import { analyticsApi } from "./api/analytics.ts";
+import { reportsApi } from "./api/reports.ts";
 import { adminRealtimePage } from "./pages/admin_realtime.tsx";
 import { chatPages } from "./pages/chat.tsx";
 import { eventFormPages } from "./pages/event_forms.tsx";
@@ -86,6 +91,7 @@ export async function createApp(platform: Platform, options: AppOptions = {}) {
   const uploads = new Set(["/api/v1/media", "/media"]);
   app.use((c, next) => c.req.method === "POST" && uploads.has(c.req.path) ? next() : limitBody(c, next));
   app.use(session());
+  app.use(pageViews(platform.pageViews));
   app.use(csrf({
     publicOrigin: publicUrl?.origin,
     trustProxy: config.trustProxy,
@@ -98,6 +104,8 @@ export async function createApp(platform: Platform, options: AppOptions = {}) {
   app.route("/api/v1/me", meApi);
   app.route("/api/v1/events", eventsApi);
   app.route("/api/v1/admin/reports", reportsAdminApi);
+  app.route("/api/v1/analytics", analyticsApi);
+  app.route("/api/v1/reports", reportsApi);
   app.route("/api/v1/admin/media", mediaAdminApi);
   app.route("/api/v1/media", mediaApi);
   app.route("/api/v1/orders", ordersApi);
@@ -125,7 +133,9 @@ export async function createApp(platform: Platform, options: AppOptions = {}) {
   app.route("/", adminRealtimePage);
   app.route("/", adminJobsPage);
   app.route("/", adminOutboxPage);
-  app.route("/", adminReportsPage);
+  app.route("/", adminChatReportsPage);
+  app.route("/", adminAnalyticsPage);
+  app.route("/", adminSqlReportsPage);
   app.route("/", adminMediaPage);
   app.route("/", mediaPages);
   app.route("/", orderPages);

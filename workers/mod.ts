@@ -16,6 +16,9 @@ import { notifyDeliver } from "./notify_deliver.ts";
 import { realtimePurge } from "./realtime_purge.ts";
 import { locationPurge } from "./location_purge.ts";
 import { orderOutbox } from "./order_outbox.ts";
+import { analyticsRollup } from "./analytics_rollup.ts";
+import { reportSchedules } from "./report_schedules.ts";
+import { reportEmail } from "./report_email.ts";
 
 /** Cron schedules (UTC unless a time zone is given). */
 export const schedules: { name: string; cron: string; timezone?: string }[] = [
@@ -26,6 +29,8 @@ export const schedules: { name: string; cron: string; timezone?: string }[] = [
   { name: "media-sweep", cron: "*/10 * * * *" },
   { name: "order-outbox", cron: "* * * * *" },
   { name: "location-purge", cron: "30 3 * * *" },
+  { name: "analytics-rollup", cron: "*/10 * * * *" },
+  { name: "report-schedules", cron: "* * * * *" },
 ];
 
 /** The handlers, bound to a platform. */
@@ -39,6 +44,9 @@ export function workerHandlers(platform: Platform): JobHandler[] {
     mediaSweep(platform),
     orderOutbox(platform),
     locationPurge(platform),
+    analyticsRollup(platform),
+    reportSchedules(platform),
+    reportEmail(platform),
     realtimePurge(platform),
     jobsPurge(platform),
     notificationsPurge(platform),

@@ -1,10 +1,20 @@
 /** PGlite adapter: Postgres compiled to WebAssembly, in process, on disk or in memory. */
 import { PGlite, type PGliteInterface, type Transaction } from "@electric-sql/pglite";
-import type { Db, Queryable } from "./port.ts";
+import type { ArrayResult, Db, Queryable } from "./port.ts";
+
+async function arrays(
+  q: Pick<Transaction, "query">,
+  sql: string,
+  params?: unknown[],
+): Promise<ArrayResult> {
+  const res = await q.query<unknown[]>(sql, params, { rowMode: "array" });
+  return { columns: res.fields.map((f) => ({ name: f.name, type: f.dataTypeID })), rows: res.rows };
+}
 
 function wrapTx(tx: Transaction): Queryable {
   return {
     query: async <T>(sql: string, params?: unknown[]) => (await tx.query<T>(sql, params)).rows,
+    queryArrays: (sql: string, params?: unknown[]) => arrays(tx, sql, params),
     exec: async (sql: string) => {
       await tx.exec(sql);
     },
@@ -16,6 +26,7 @@ export function pgliteDb(pg: PGliteInterface): Db {
   return {
     kind: "pglite",
     query: async <T>(sql: string, params?: unknown[]) => (await pg.query<T>(sql, params)).rows,
+    queryArrays: (sql: string, params?: unknown[]) => arrays(pg, sql, params),
     exec: async (sql: string) => {
       await pg.exec(sql);
     },

@@ -1,9 +1,17 @@
 /** The database port: what Plaza needs from Postgres, whichever adapter serves it. */
 
+/** Rows as arrays and their columns (`type` is the Postgres type OID). */
+export interface ArrayResult {
+  columns: { name: string; type: number }[];
+  rows: unknown[][];
+}
+
 /** Runs SQL with `$1`-style parameters. */
 export interface Queryable {
   /** One statement with parameters; returns the rows. */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** One statement with parameters; rows as arrays, with every column (names may repeat). */
+  queryArrays(sql: string, params?: unknown[]): Promise<ArrayResult>;
   /** One or more statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
 }

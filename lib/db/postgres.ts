@@ -9,6 +9,11 @@ function wrap(sql: Sql | postgres.TransactionSql): Queryable {
     // Spread into a plain array so both adapters return the same shape.
     query: async <T>(text: string, params: unknown[] = []) =>
       [...await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[])] as unknown as T[],
+    queryArrays: async (text: string, params: unknown[] = []) => {
+      const res = await sql.unsafe(text, params as postgres.ParameterOrJSON<never>[]).values();
+      const columns = (res.columns ?? []).map((c) => ({ name: c.name, type: c.type }));
+      return { columns, rows: [...res] as unknown as unknown[][] };
+    },
     exec: async (text: string) => {
       await sql.unsafe(text);
     },

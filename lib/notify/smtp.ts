@@ -6,7 +6,16 @@
  * connection is made, so header injection is impossible.
  */
 
-/** One email with text and HTML parts. */
+/** A file attached to an email. */
+export interface Attachment {
+  /** Shown to the recipient; sanitized by {@link safeFilename}. */
+  filename: string;
+  /** A bare `type/subtype` (no parameters), e.g. `text/csv`. */
+  contentType: string;
+  content: Uint8Array;
+}
+
+/** One email with text and HTML parts, and optionally attachments. */
 export interface Mail {
   from: string;
   to: string;
@@ -14,6 +23,7 @@ export interface Mail {
   text: string;
   html: string;
   headers?: Record<string, string>;
+  attachments?: Attachment[];
 }
 
 /** A transient (4xx, network) or permanent (5xx) SMTP failure. */
@@ -123,6 +133,87 @@ function quotedPrintable(text: string): string {
   }).join("\r\n");
 }
 
+const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
+const CONTENT_TYPE = new RegExp(`^${TOKEN}/${TOKEN}$`);
+
+/** Whether `type` is a bare `type/subtype` of token characters (RFC 2045), safe in any header. */
+export function isContentType(type: string): boolean {
+  return type.length <= 127 && CONTENT_TYPE.test(type);
+}
+
+/** What a file name may not contain: controls, Unicode line separators, bidi marks, quotes, slashes. */
+// deno-lint-ignore no-control-regex
+const UNSAFE_IN_NAME = /[\x00-\x1f\x7f-\x9f"\\/\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * A file name safe to show and to put in a header: NFC, {@link UNSAFE_IN_NAME} characters (CR, LF,
+ * NUL, quotes, backslashes, slashes…) replaced by `_`, leading dots and surrounding spaces trimmed,
+ * at most 200 characters (keeping a short extension); "attachment" when nothing is left.
+ */
+export function safeFilename(name: string): string {
+  const chars = Array.from(name.normalize("NFC").replace(UNSAFE_IN_NAME, "_").replace(/^[\s.]+|\s+$/g, ""));
+  if (chars.length > 200) {
+    const ext = Array.from(/\.[^.\s]{1,16}$/.exec(chars.join(""))?.[0] ?? "");
+    chars.splice(200 - ext.length, chars.length, ...ext);
+  }
+  return chars.join("").trim() || "attachment";
+}
+
+/** RFC 2231/5987 attr-chars: everything else is percent-encoded. */
+const percent = (s: string) =>
+  Array.from(enc.encode(s), (b) => {
+    const c = String.fromCharCode(b);
+    return /[A-Za-z0-9!#$&+.^_`|~-]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, "0")}`;
+  }).join("");
+
+/**
+ * A MIME parameter as folded lines: `name="value"` when the value is short printable ASCII, else
+ * RFC 2231 `name*=UTF-8''…` (split into `name*0*`, `name*1*`… continuations of whole characters).
+ */
+function mimeParam(name: string, value: string): string[] {
+  if (/^[\x20-\x7e]*$/.test(value) && !/["\\]/.test(value) && value.length + name.length <= 70) {
+    return [`${name}="${value}"`];
+  }
+  const chunks: string[] = [];
+  let cur = "UTF-8''";
+  for (const ch of value) {
+    const piece = percent(ch);
+    if (cur && cur.length + piece.length > 60) {
+      chunks.push(cur);
+      cur = "";
+    }
+    cur += piece;
+  }
+  chunks.push(cur);
+  if (chunks.length === 1) return [`${name}*=${chunks[0]}`];
+  return chunks.map((c, i) => `${name}*${i}*=${c}`);
+}
+
+/** Base64 in 76-character lines (57 input bytes each), CRLF-separated. */
+function base64Lines(bytes: Uint8Array): string {
+  const lines: string[] = [];
+  for (let i = 0; i < bytes.length; i += 57 * 1024) {
+    const b64 = bytes.subarray(i, i + 57 * 1024).toBase64();
+    for (let j = 0; j < b64.length; j += 76) lines.push(b64.slice(j, j + 76));
+  }
+  return lines.join("\r\n");
+}
+
+function attachmentPart(boundary: string, a: Attachment, i: number): string {
+  if (!a || typeof a.filename !== "string" || !(a.content instanceof Uint8Array)) {
+    throw new TypeError(`attachment ${i}: expected a filename and Uint8Array content`);
+  }
+  if (typeof a.contentType !== "string" || !isContentType(a.contentType)) {
+    throw new TypeError(`attachment ${i}: invalid content type ${JSON.stringify(a.contentType)}`);
+  }
+  const filename = safeFilename(a.filename);
+  const params = (head: string, name: string) => [head, ...mimeParam(name, filename)].join(";\r\n ");
+  return `--${boundary}\r\n` +
+    `${params(`Content-Type: ${a.contentType.toLowerCase()}`, "name")}\r\n` +
+    `${params("Content-Disposition: attachment", "filename")}\r\n` +
+    `Content-Transfer-Encoding: base64\r\n\r\n${base64Lines(a.content)}\r\n`;
+}
+
 /** Builds the RFC 5322 message (exported for tests and for the admin outbox "view source"). */
 export function buildMessage(mail: Mail, messageId: string, date: Date = new Date()): string {
   const from = parseAddress("from", mail.from);
@@ -131,6 +222,10 @@ export function buildMessage(mail: Mail, messageId: string, date: Date = new Dat
   const id = messageId.replace(/^<(.*)>$/, "$1");
   if (!/^[!-;=?-~]+@[!-;=?-~]+$/.test(id)) throw new TypeError(`invalid Message-ID ${JSON.stringify(id)}`);
   const boundary = `=_plaza_${crypto.randomUUID()}`;
+  const attachments = mail.attachments ?? [];
+  // With attachments the text/HTML alternative becomes the first part of a multipart/mixed.
+  const mixed = attachments.length ? `=_plaza_${crypto.randomUUID()}` : null;
+  const files = attachments.map((a, i) => attachmentPart(mixed!, a, i)).join("");
   const head = [
     addressHeader("From", from),
     addressHeader("To", to),
@@ -139,13 +234,18 @@ export function buildMessage(mail: Mail, messageId: string, date: Date = new Dat
     `Message-ID: <${id}>`,
     "MIME-Version: 1.0",
     ...Object.entries(mail.headers ?? {}).map(([k, v]) => customHeader(k, v)),
-    `Content-Type: multipart/alternative;\r\n boundary="${boundary}"`,
+    mixed
+      ? `Content-Type: multipart/mixed;\r\n boundary="${mixed}"`
+      : `Content-Type: multipart/alternative;\r\n boundary="${boundary}"`,
   ].join("\r\n");
   if (head.split("\r\n").some((l) => l.length > 998)) throw new TypeError("a header line is too long");
   const part = (type: string, body: string) =>
     `--${boundary}\r\nContent-Type: ${type}; charset=UTF-8\r\n` +
     `Content-Transfer-Encoding: quoted-printable\r\n\r\n${quotedPrintable(body)}\r\n`;
-  return `${head}\r\n\r\n${part("text/plain", mail.text)}${part("text/html", mail.html)}--${boundary}--\r\n`;
+  const alternative = `${part("text/plain", mail.text)}${part("text/html", mail.html)}--${boundary}--\r\n`;
+  if (!mixed) return `${head}\r\n\r\n${alternative}`;
+  return `${head}\r\n\r\n--${mixed}\r\nContent-Type: multipart/alternative;\r\n boundary="${boundary}"\r\n\r\n` +
+    `${alternative}${files}--${mixed}--\r\n`;
 }
 
 function parseSmtpUrl(raw: string) {

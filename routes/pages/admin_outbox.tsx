@@ -1,12 +1,20 @@
 /**
  * `/admin/outbox`: every email and text Plaza produced (stored, sent or failed, with the provider's
- * id), one message in full at `/admin/outbox/:id`, and the notification delivery log (channel,
- * provider id, status, cost, error). JSON under `/api/v1/admin/outbox` and `/api/v1/admin/deliveries`.
+ * id), one message in full at `/admin/outbox/:id`, its attachments (name and size; the bytes at
+ * `/admin/outbox/:id/attachments/:index`), and the notification delivery log (channel, provider id,
+ * status, cost, error). JSON under `/api/v1/admin/outbox` and `/api/v1/admin/deliveries`.
  */
 import { Hono } from "hono";
 import { z } from "zod";
 import { notFound } from "@/lib/errors.ts";
-import { getOutboxMessage, listDeliveries, listOutbox } from "@/lib/notify/admin.ts";
+import {
+  attachmentDisposition,
+  type AttachmentInfo,
+  getOutboxAttachment,
+  getOutboxMessage,
+  listDeliveries,
+  listOutbox,
+} from "@/lib/notify/admin.ts";
 import type { AppEnv } from "../env.ts";
 import { renderPage } from "../render.tsx";
 import { requireAdmin } from "../session.ts";
@@ -18,6 +26,27 @@ const listQuery = z.strictObject({
   channel: z.enum(["email", "sms"]).optional(),
   before: z.coerce.number().int().positive().optional(),
 });
+const size = (bytes: number) =>
+  bytes < 1024
+    ? `${bytes} B`
+    : bytes < 1024 * 1024
+    ? `${(bytes / 1024).toFixed(1)} KB`
+    : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+
+/** A message's attachments: each a download link with its size. */
+function Attachments({ id, list }: { id: number; list: AttachmentInfo[] }) {
+  return (
+    <ul class="attachments" data-testid="outbox-attachments">
+      {list.map((a, i) => (
+        <li key={i}>
+          <a href={`/admin/outbox/${id}/attachments/${i}`} download={a.filename}>{a.filename}</a>{" "}
+          <span class="hint">{size(a.bytes)}</span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 const money = (micros: number | null, unit: string | null) =>
   micros === null ? "" : `${(micros / 1_000_000).toFixed(4)} ${unit ?? ""}`.trim();
 
@@ -70,6 +99,7 @@ export const adminOutboxPage = new Hono<AppEnv>()
                       </td>
                       <td>
                         <a href={`/admin/outbox/${m.id}`}>{m.subject || m.text_body.slice(0, 80)}</a>
+                        {m.attachments.length > 0 && <Attachments id={m.id} list={m.attachments} />}
                       </td>
                       <td>
                         <span class={`status status-${m.status}`}>{m.status}</span>
@@ -162,6 +192,12 @@ export const adminOutboxPage = new Hono<AppEnv>()
             </>
           )}
         </dl>
+        {m.attachments.length > 0 && (
+          <>
+            <h2>Attachments</h2>
+            <Attachments id={m.id} list={m.attachments} />
+          </>
+        )}
         <h2>Text</h2>
         <pre class="message-text" data-testid="outbox-text">{m.text_body}</pre>
         {m.html_body && (
@@ -173,6 +209,21 @@ export const adminOutboxPage = new Hono<AppEnv>()
       </section>,
       { title: "Outbox message" },
     );
+  })
+  .get("/admin/outbox/:id/attachments/:index", async (c) => {
+    if (!c.var.claims) return c.redirect(`/login?next=${encodeURIComponent(c.req.path)}`, 303);
+    await requireAdmin(c);
+    const id = check(z.coerce.number().int().positive(), c.req.param("id"), "message id");
+    const raw = c.req.param("index");
+    const file = /^\d{1,6}$/.test(raw) ? await getOutboxAttachment(c.var.platform.db, id, Number(raw)) : null;
+    if (!file) throw notFound(`No attachment ${raw} on outbox message #${id}.`);
+    return c.body(file.content, 200, {
+      "content-type": file.contentType,
+      "content-disposition": attachmentDisposition(file.filename),
+      "content-length": String(file.content.byteLength),
+      "x-content-type-options": "nosniff",
+      "cache-control": "no-store",
+    });
   })
   .get("/api/v1/admin/outbox", async (c) => {
     await requireAdmin(c);

@@ -1,5 +1,5 @@
 /**
- * `/admin/reports`: reported chat messages (open first), with dismiss, delete the message, or mute
+ * `/admin/chat-reports`: reported chat messages (open first), with dismiss, delete the message, or mute
  * its author for an hour or a day (plain forms; the JSON API is `/api/v1/admin/reports`).
  */
 import { Hono } from "hono";
@@ -30,9 +30,9 @@ const actionForm = z.strictObject({
 });
 
 /** The moderation queue page. */
-export const adminReportsPage = new Hono<AppEnv>()
-  .get("/admin/reports", async (c) => {
-    if (!c.var.claims) return c.redirect(`/login?next=${encodeURIComponent("/admin/reports")}`, 303);
+export const adminChatReportsPage = new Hono<AppEnv>()
+  .get("/admin/chat-reports", async (c) => {
+    if (!c.var.claims) return c.redirect(`/login?next=${encodeURIComponent("/admin/chat-reports")}`, 303);
     const claims = await requireAdmin(c);
     const q = readQuery(c, listQuery);
     const { reports, next_before } = await listReports(c.var.platform.db, claims, {
@@ -47,7 +47,11 @@ export const adminReportsPage = new Hono<AppEnv>()
         {q.done && <p class="notice" role="status">{q.done}</p>}
         <nav class="tabs" aria-label="Report status">
           {STATUSES.map((s) => (
-            <a key={s} href={`/admin/reports?status=${s}`} aria-current={s === q.status ? "page" : undefined}>
+            <a
+              key={s}
+              href={`/admin/chat-reports?status=${s}`}
+              aria-current={s === q.status ? "page" : undefined}
+            >
               {LABELS[s]}
             </a>
           ))}
@@ -73,19 +77,19 @@ export const adminReportsPage = new Hono<AppEnv>()
               {r.status === "open"
                 ? (
                   <div class="actions">
-                    <form method="post" action={`/admin/reports/${r.id}`}>
+                    <form method="post" action={`/admin/chat-reports/${r.id}`}>
                       <input type="hidden" name="action" value="dismiss" />
                       <button type="submit" class="small">Dismiss</button>
                     </form>
                     {!r.message.deleted_at && (
-                      <form method="post" action={`/admin/reports/${r.id}`}>
+                      <form method="post" action={`/admin/chat-reports/${r.id}`}>
                         <input type="hidden" name="action" value="delete_message" />
                         <button type="submit" class="small danger">Delete message</button>
                       </form>
                     )}
                     {r.message.author &&
                       [60, 1440].map((m) => (
-                        <form key={m} method="post" action={`/admin/reports/${r.id}`}>
+                        <form key={m} method="post" action={`/admin/chat-reports/${r.id}`}>
                           <input type="hidden" name="action" value="mute_author" />
                           <input type="hidden" name="minutes" value={String(m)} />
                           <button type="submit" class="small">
@@ -99,12 +103,12 @@ export const adminReportsPage = new Hono<AppEnv>()
             </li>
           ))}
         </ul>
-        {next_before && <a href={`/admin/reports?status=${q.status}&before=${next_before}`}>Older</a>}
+        {next_before && <a href={`/admin/chat-reports?status=${q.status}&before=${next_before}`}>Older</a>}
       </section>,
       { title: "Reported messages" },
     );
   })
-  .post("/admin/reports/:id", async (c) => {
+  .post("/admin/chat-reports/:id", async (c) => {
     const claims = await requireAdmin(c);
     const id = check(z.coerce.number().int().positive(), c.req.param("id"), "report id");
     const form = await readForm(c, actionForm);
@@ -113,5 +117,5 @@ export const adminReportsPage = new Hono<AppEnv>()
       : { action: form.action };
     const result = await resolveReport(c.var.platform.db, claims, id, action);
     const message = `Report #${id}: ${result.resolution}.`;
-    return c.redirect(`/admin/reports?done=${encodeURIComponent(message)}`, 303);
+    return c.redirect(`/admin/chat-reports?done=${encodeURIComponent(message)}`, 303);
   });
