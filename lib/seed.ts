@@ -6,6 +6,7 @@
  */
 import { b64url } from "./auth/jwt.ts";
 import type { AuthProvider, Role } from "./auth/service.ts";
+import { seedAnalyticsDemo } from "./analytics/demo.ts";
 import { seedChat } from "./chat/seed.ts";
 import { seedEvents } from "./events/seed.ts";
 import { seedOrders } from "./orders/seed.ts";
@@ -60,6 +61,7 @@ export async function seedDemo(db: Db, auth: AuthProvider, dataDir: string): Pro
       mode: 0o600,
     });
   }
+  if (created.length) await seedAnalyticsDemo(db);
   return created;
 }
 

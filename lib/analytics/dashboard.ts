@@ -119,10 +119,9 @@ class Period {
     const days = this.data.get(`${metric}|${key}`);
     return dayList(this.range).map((d) => days?.get(d) ?? 0);
   }
+  /** The metric's total over this period's days only (the data holds both periods). */
   sum(metric: string, key = ""): number {
-    let total = 0;
-    for (const v of this.data.get(`${metric}|${key}`)?.values() ?? []) total += v;
-    return total;
+    return this.series(metric, key).reduce((a, b) => a + b, 0);
   }
   avg(metric: string): number {
     return this.sum(metric) / this.range.days;
