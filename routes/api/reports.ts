@@ -4,7 +4,7 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { paramDefsSchema } from "@/lib/analytics/reports/params.ts";
+import { describeValues, paramDefsSchema } from "@/lib/analytics/reports/params.ts";
 import {
   CSV_ROW_CAP,
   prepare,
@@ -106,7 +106,7 @@ async function audited<T>(
     const e = err instanceof AppError ? err : undefined;
     await audit(
       { errorCode: e?.code ?? "internal", errorMessage: e?.message ?? String(err) },
-      prepared?.values ?? {},
+      prepared?.values ?? describeValues(req.params, req.input, { ignore: req.ignore }),
     );
     throw err;
   }

@@ -91,6 +91,7 @@ export function isCalendarDate(s: string): boolean {
 function scalarProblem(name: string, type: Scalar, value: string): string | null {
   switch (type) {
     case "text":
+      if (value.includes("\u0000")) return `${name} must not contain NUL characters`;
       return value.length > MAX_TEXT_LENGTH ? `${name} must be at most ${MAX_TEXT_LENGTH} characters` : null;
     case "number":
       return value.length <= MAX_NUMBER_LENGTH && NUMBER.test(value)

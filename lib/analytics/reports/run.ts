@@ -15,7 +15,14 @@ import {
   type ParamInput,
   SQL_CASTS,
 } from "./params.ts";
-import { compileReportSql, SqlGuardError, wrapForRun } from "./sql_guard.ts";
+import {
+  type CompiledSql,
+  compileReportSql,
+  RUN_PREFIX,
+  SqlGuardError,
+  sqlPosition,
+  wrapForRun,
+} from "./sql_guard.ts";
 
 export const RUN_ROW_CAP = 10_000;
 export const CSV_ROW_CAP = 1_000_000;
@@ -51,7 +58,13 @@ export interface Prepared {
   text: string;
   bind: unknown[];
   values: Record<string, unknown>;
+  compiled: CompiledSql;
+  sqlLength: number;
 }
+
+/** Statement prefixes before the wrapped report, so error positions can be mapped back. */
+const EXPLAIN_JSON = "explain (format json) ";
+const DECLARE = "declare plaza_report no scroll cursor for ";
 
 /** A Postgres array literal of strings (`{"a","b"}`), so both adapters bind lists the same way. */
 function arrayLiteral(items: string[]): string {
@@ -70,6 +83,8 @@ export function prepare(req: RunRequest, cap: number, embedded: boolean): Prepar
       text: wrapForRun(compiled),
       bind,
       values: describeValues(req.params, req.input, { ignore: req.ignore }),
+      compiled,
+      sqlLength: req.sql.length,
     };
   } catch (err) {
     throw toAppError(err);
@@ -82,19 +97,27 @@ interface PgError {
   position?: string | number;
 }
 
-/** The 422 a refused or failed run answers with. */
-export function toAppError(err: unknown): AppError {
+/**
+ * The 422 a refused or failed run answers with. With `at` (the prepared report and the text that
+ * preceded it in the failing statement), `details.position` points into the admin's SQL (1-based).
+ */
+export function toAppError(err: unknown, at?: { prepared: Prepared; prefix: string }): AppError {
   if (err instanceof AppError) return err;
   if (err instanceof SqlGuardError) {
     if (err.reason === "unknown_placeholder") return new AppError(422, "unknown_parameter", err.message);
-    return new AppError(422, "invalid_sql", err.message, { reason: err.reason });
+    const position = err.position === undefined ? null : err.position + 1;
+    return new AppError(422, "invalid_sql", err.message, { reason: err.reason, position });
   }
   if (err instanceof ParamError) {
     return new AppError(422, err.code, err.message, err.param ? { param: err.param } : undefined);
   }
   const pg = err as PgError;
   if (typeof pg?.code === "string" && /^[0-9A-Z]{5}$/.test(pg.code)) {
-    const details = { sqlstate: pg.code, position: pg.position ? Number(pg.position) : null };
+    const raw = pg.position ? Number(pg.position) : null;
+    const position = raw && at
+      ? sqlPosition(at.prepared.compiled, at.prepared.sqlLength, raw, at.prefix.length + RUN_PREFIX.length)
+      : null;
+    const details = { sqlstate: pg.code, position };
     if (pg.code === "57014") {
       return new AppError(
         422,
@@ -133,7 +156,7 @@ async function enterSandbox(tx: Queryable): Promise<void> {
 
 /** In embedded mode, refuses statements the planner expects to be expensive. */
 async function checkCost(tx: Queryable, p: Prepared): Promise<void> {
-  const [row] = await tx.query<{ "QUERY PLAN": unknown }>(`explain (format json) ${p.text}`, p.bind);
+  const [row] = await tx.query<{ "QUERY PLAN": unknown }>(`${EXPLAIN_JSON}${p.text}`, p.bind);
   const plan = row["QUERY PLAN"];
   const parsed = (typeof plan === "string" ? JSON.parse(plan) : plan) as { Plan: { "Total Cost": number } }[];
   const cost = parsed[0]?.Plan?.["Total Cost"] ?? 0;
@@ -207,10 +230,15 @@ function shape(res: ArrayResult) {
 /** Runs a prepared report and returns at most `cap` rows (`truncated` when there were more). */
 export async function runJson(db: Db, p: Prepared, cap: number = RUN_ROW_CAP): Promise<RunResult> {
   const started = performance.now();
+  let prefix = "";
   try {
     const res = await db.transaction(async (tx) => {
       await enterSandbox(tx);
-      if (db.kind === "pglite") await checkCost(tx, p);
+      if (db.kind === "pglite") {
+        prefix = EXPLAIN_JSON;
+        await checkCost(tx, p);
+      }
+      prefix = "";
       return await tx.queryArrays(p.text, p.bind);
     });
     const { columns, normalizeRow } = shape(res);
@@ -224,7 +252,7 @@ export async function runJson(db: Db, p: Prepared, cap: number = RUN_ROW_CAP): P
       duration_ms: Math.round(performance.now() - started),
     };
   } catch (err) {
-    throw toAppError(err);
+    throw toAppError(err, { prepared: p, prefix });
   }
 }
 
@@ -285,10 +313,16 @@ export async function streamCsv(
 
   let total = 0;
   let headerSent = false;
+  let prefix = "";
   const done = db.transaction(async (tx) => {
     await enterSandbox(tx);
-    if (db.kind === "pglite") await checkCost(tx, p);
-    await tx.query(`declare plaza_report no scroll cursor for ${p.text}`, p.bind);
+    if (db.kind === "pglite") {
+      prefix = EXPLAIN_JSON;
+      await checkCost(tx, p);
+    }
+    prefix = DECLARE;
+    await tx.query(`${DECLARE}${p.text}`, p.bind);
+    prefix = "";
     let first = true;
     while (!cancelled) {
       const batch = await tx.queryArrays(`fetch ${FETCH_ROWS} from plaza_report`);
@@ -322,7 +356,7 @@ export async function streamCsv(
     (err) => {
       let mapped: AppError;
       try {
-        mapped = toAppError(err);
+        mapped = toAppError(err, { prepared: p, prefix });
       } catch {
         mapped = new AppError(500, "internal", "The export failed.");
       }

@@ -24,6 +24,30 @@ export class SqlGuardError extends Error {
 export interface CompiledSql {
   text: string;
   params: string[];
+  /** Where each piece of `text` came from: `[textStart, sqlStart, sqlEnd]`, in order (for error positions). */
+  segments: [number, number, number][];
+}
+
+/**
+ * The 1-based character position in the admin's `sql` of a 1-based `position` Postgres reported in
+ * a statement that held `compiled.text` after `prefixLength` characters; null when it falls outside.
+ */
+export function sqlPosition(
+  compiled: CompiledSql,
+  sqlLength: number,
+  position: number,
+  prefixLength: number,
+) {
+  const at = position - 1 - prefixLength;
+  if (at < 0) return null;
+  if (at >= compiled.text.length) return sqlLength;
+  let seg = compiled.segments[0];
+  for (const s of compiled.segments) {
+    if (s[0] > at) break;
+    seg = s;
+  }
+  if (!seg) return null;
+  return seg[1] + Math.min(at - seg[0], Math.max(0, seg[2] - seg[1] - 1)) + 1;
 }
 
 /** Longest report SQL accepted, in characters. */
@@ -332,9 +356,11 @@ export function compileReportSql(
 ): CompiledSql {
   const { tokens, semi } = check(sql, casts, options.embedded === true);
   const params: string[] = [];
+  const segments: [number, number, number][] = [];
   let text = "";
   tokens.forEach((t, idx) => {
     if (idx === semi) return;
+    segments.push([text.length, t.start, t.end]);
     if (t.kind !== "placeholder") {
       text += sql.slice(t.start, t.end);
       return;
@@ -351,7 +377,7 @@ export function compileReportSql(
     if (after !== undefined && (isIdentChar(after) || after === "'" || after === '"')) bound += " ";
     text += bound;
   });
-  return { text, params };
+  return { text, params, segments };
 }
 
 /**
@@ -366,11 +392,14 @@ export function placeholderNames(sql: string): string[] {
   return names;
 }
 
+/** What {@link wrapForRun} puts before the compiled text. */
+export const RUN_PREFIX = "select * from (\n";
+
 /**
  * Wraps compiled text as `select * from (\n<text>\n) as report limit $<n+1>`; the caller binds the row cap
  * (plus one, to detect truncation) as the last parameter. The newline before the closing parenthesis keeps
  * a trailing `--` comment from swallowing it.
  */
 export function wrapForRun(compiled: CompiledSql): string {
-  return `select * from (\n${compiled.text}\n) as report limit $${compiled.params.length + 1}`;
+  return `${RUN_PREFIX}${compiled.text}\n) as report limit $${compiled.params.length + 1}`;
 }

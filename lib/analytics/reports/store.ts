@@ -114,7 +114,7 @@ export async function validateReport(db: Db, input: ReportInput): Promise<void> 
       await tx.query(`explain ${nulls.text}`, nulls.bind);
     });
   } catch (err) {
-    throw toAppError(err);
+    throw toAppError(err, { prepared: nulls, prefix: "explain " });
   }
   if (input.schedule) {
     try {
@@ -179,7 +179,19 @@ export async function createReport(
         nextRun(input.schedule),
         clientId ?? null,
       ],
-    )).catch(uniqueName);
+    )).catch(async (err) => {
+      // The same key raced us: answer with the report that request created.
+      if (clientId && (err as { code?: string }).code === "23505") {
+        const [seen] = await asUser(db, claims, (tx) =>
+          tx.query<Row>(
+            `select ${COLUMNS} from public.sql_reports where created_by = auth.uid() and client_id = $1`,
+            [clientId],
+          ));
+        if (seen) return [{ ...seen, raced: true }];
+      }
+      return uniqueName(err);
+    });
+  if ((row as Row & { raced?: boolean }).raced) return { report: toReport(row), created: false };
   return { report: toReport(row), created: true };
 }
 
@@ -278,12 +290,13 @@ export async function recordRun(db: Db, run: RunAudit): Promise<void> {
       run.userId,
       run.format,
       run.trigger,
-      JSON.stringify(run.params),
+      // jsonb cannot hold NUL: a refused value with one is still audited, with U+FFFD in its place.
+      JSON.stringify(run.params).replace(/\\u0000/g, "\\ufffd"),
       run.durationMs,
       run.rowCount,
       run.truncated,
       run.errorCode,
-      run.errorMessage?.slice(0, 1000) ?? null,
+      run.errorMessage?.slice(0, 1000).replaceAll("\u0000", "\ufffd") ?? null,
     ],
   );
 }
