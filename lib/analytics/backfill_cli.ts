@@ -8,11 +8,12 @@ import { openDb } from "../db/mod.ts";
 import { backfill } from "./rollup.ts";
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** A real calendar day (Date.parse would roll 2026-02-30 over into March). */
+const isDay = (s: string) =>
+  DATE.test(s) && !Number.isNaN(Date.parse(`${s}T00:00:00Z`)) &&
+  new Date(`${s}T00:00:00Z`).toISOString().startsWith(s);
 const [from, to = from] = Deno.args;
-if (
-  !from || !DATE.test(from) || !DATE.test(to) || Number.isNaN(Date.parse(from)) ||
-  Number.isNaN(Date.parse(to))
-) {
+if (!from || !isDay(from) || !isDay(to)) {
   console.error("usage: deno task analytics:backfill <from YYYY-MM-DD> [to YYYY-MM-DD]");
   Deno.exit(64);
 }

@@ -129,9 +129,17 @@ class Period {
   last(metric: string): number {
     return this.data.get(`${metric}|`)?.get(this.range.to) ?? 0;
   }
+  /** The metric's total over every key (e.g. all events), this period's days only. */
+  sumAllKeys(metric: string): number {
+    let total = 0;
+    for (const id of this.data.keys()) {
+      if (id.startsWith(`${metric}|`)) total += this.sum(metric, id.slice(metric.length + 1));
+    }
+    return total;
+  }
   ratio(num: string, den: string): number | null {
-    const d = this.sum(den);
-    return d ? this.sum(num) / d : null;
+    const d = this.sumAllKeys(den);
+    return d ? this.sumAllKeys(num) / d : null;
   }
 }
 

@@ -82,6 +82,8 @@ export class PageViews {
   #salts = new Map<string, Promise<string>>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #flushing: Promise<void> = Promise.resolve();
+  /** Views still hashing (waiting for the day's salt): flush and close wait for them. */
+  #inflight = new Set<Promise<void>>();
   #closed = false;
   readonly maxBatch: number;
   readonly maxDelayMs: number;
@@ -94,8 +96,14 @@ export class PageViews {
   }
 
   /** Counts one view unless it comes from a bot. Never throws. */
-  async record(view: PageView): Promise<void> {
-    if (this.#closed || isBot(view.userAgent)) return;
+  record(view: PageView): Promise<void> {
+    if (this.#closed || isBot(view.userAgent)) return Promise.resolve();
+    const done = this.#record(view).finally(() => this.#inflight.delete(done));
+    this.#inflight.add(done);
+    return done;
+  }
+
+  async #record(view: PageView): Promise<void> {
     try {
       const at = view.at ?? new Date();
       const day = utcDay(at);
@@ -113,13 +121,14 @@ export class PageViews {
     }
   }
 
-  /** Writes the buffered views now (one statement). */
-  flush(): Promise<void> {
+  /** Writes the buffered views now (one statement), including views still being hashed. */
+  async flush(): Promise<void> {
+    if (this.#inflight.size) await Promise.all(this.#inflight);
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     const batch = this.#pending;
     this.#pending = [];
-    if (!batch.length) return this.#flushing;
+    if (!batch.length) return await this.#flushing;
     this.#flushing = this.#flushing.then(async () => {
       try {
         await this.#db.query(
@@ -134,7 +143,7 @@ export class PageViews {
         this.#log.warn("page views lost", { count: batch.length, err: String(err) });
       }
     });
-    return this.#flushing;
+    return await this.#flushing;
   }
 
   /** Writes what is buffered and stops counting. */

@@ -282,7 +282,9 @@ begin
   from public.events e
   cross join lateral (
     select count(*) filter (where r.state = 'going')::float8 + coalesce(sum(r.guests) filter (where r.state = 'going'), 0) as going,
-      count(*) filter (where r.checked_in_at is not null)::float8 as attended
+      -- A check-in admits the whole party, as going counts it.
+      count(*) filter (where r.checked_in_at is not null)::float8
+        + coalesce(sum(r.guests) filter (where r.checked_in_at is not null), 0) as attended
     from public.event_rsvps r where r.event_id = e.id
   ) s
   cross join lateral (values ('event_going', s.going), ('event_attended', s.attended)) as m (metric, value)

@@ -397,7 +397,7 @@ appTest("[reports] PGlite refuses plans above the cost limit (too_expensive)", a
   );
 });
 
-// BUG: the embedded-mode cost guard trusts the planner's estimate, which is tiny for row counts it cannot
+// KNOWN LIMIT (docs/decisions.md, "SQL reports"): the embedded-mode cost guard trusts the planner's estimate, which is tiny for row counts it cannot
 // see: `generate_series(1, (select 100000000000::bigint))` is estimated at 13 cost units and a recursive
 // CTE counting to 1e12 at 4 (checked with EXPLAIN on PGlite), so checkCost() lets them through and, since
 // PGlite cannot interrupt a statement, the single embedded database is busy for hours. Ignored because

@@ -350,8 +350,15 @@ export async function streamCsv(
   });
   done.then(
     () => {
-      if (!cancelled) controller.close();
-      options.onDone?.({ rows: total, duration_ms: Math.round(performance.now() - started) });
+      const duration_ms = Math.round(performance.now() - started);
+      if (!cancelled) {
+        controller.close();
+        options.onDone?.({ rows: total, duration_ms });
+        return;
+      }
+      // `rows` counts what was read from the database, some of which the client never received.
+      const error = new AppError(499, "client_cancelled", "The client stopped the download before the end.");
+      options.onDone?.({ rows: total, duration_ms, error });
     },
     (err) => {
       let mapped: AppError;

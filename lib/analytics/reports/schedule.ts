@@ -106,6 +106,7 @@ export async function sendScheduledReport(
   let body: { text: string; html: string };
   let attachments: { filename: string; contentType: string; content: Uint8Array }[] = [];
   let rows = 0;
+  let cut = false;
   let error: AppError | null = null;
   const values: Record<string, unknown> = {};
   const day = slot.slice(0, 10);
@@ -120,6 +121,7 @@ export async function sendScheduledReport(
     const result = await runJson(deps.db, p, EMAIL_ROW_CAP);
     const csv = csvFor(result);
     rows = csv.rows;
+    cut = csv.cut;
     const slug = report.name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 60) ||
       "report";
     attachments = [{ filename: `${slug}-${day}.csv`, contentType: "text/csv", content: csv.content }];
@@ -163,7 +165,7 @@ export async function sendScheduledReport(
     params: values,
     durationMs: Math.round(performance.now() - started),
     rowCount: error ? null : rows,
-    truncated: false,
+    truncated: cut,
     errorCode: error?.code ?? null,
     errorMessage: error?.message ?? null,
   });
