@@ -4,29 +4,19 @@
  */
 import { Hono } from "hono";
 import { z } from "zod";
-import { describeValues, paramDefsSchema } from "@/lib/analytics/reports/params.ts";
-import {
-  CSV_ROW_CAP,
-  prepare,
-  type Prepared,
-  RUN_ROW_CAP,
-  runJson,
-  type RunRequest,
-  streamCsv,
-} from "@/lib/analytics/reports/run.ts";
+import { csvAudited, csvFileName, runAudited, type RunSubject } from "@/lib/analytics/reports/audited.ts";
+import { paramDefsSchema } from "@/lib/analytics/reports/params.ts";
+import type { RunRequest } from "@/lib/analytics/reports/run.ts";
 import {
   createReport,
   deleteReport,
   getReport,
   listReports,
   listRuns,
-  recordRun,
   type Report,
-  type RunAudit,
   updateReport,
 } from "@/lib/analytics/reports/store.ts";
 import type { AccessClaims } from "@/lib/auth/jwt.ts";
-import { AppError } from "@/lib/errors.ts";
 import type { RateLimitRule } from "@/lib/kv/rate_limit.ts";
 import type { AppEnv, Ctx } from "../env.ts";
 import { rateLimit } from "../rate_limit.ts";
@@ -75,51 +65,12 @@ const idempotencyKey = z.string().regex(
 
 const reportParam = (c: Ctx) => uuidParam(c, "id", "No such report.");
 
-/** Runs `req` the way `format` asks, auditing the run whatever happens. */
-async function audited<T>(
-  c: Ctx,
-  claims: AccessClaims,
-  base: Pick<RunAudit, "reportId" | "reportName" | "sql" | "format">,
-  req: RunRequest,
-  cap: number,
-  run: (p: Prepared) => Promise<T>,
-): Promise<T> {
-  const { db, log } = c.var.platform;
-  const audit = (extra: Partial<RunAudit>, values: Record<string, unknown>) =>
-    recordRun(db, {
-      ...base,
-      userId: claims.sub,
-      trigger: "api",
-      params: values,
-      durationMs: null,
-      rowCount: null,
-      truncated: false,
-      errorCode: null,
-      errorMessage: null,
-      ...extra,
-    }).catch((err) => log.error("report run not audited", { err: String(err) }));
-  let prepared: Prepared | undefined;
-  try {
-    prepared = prepare(req, cap, db.kind === "pglite");
-    return await run(prepared);
-  } catch (err) {
-    const e = err instanceof AppError ? err : undefined;
-    await audit(
-      { errorCode: e?.code ?? "internal", errorMessage: e?.message ?? String(err) },
-      prepared?.values ?? describeValues(req.params, req.input, { ignore: req.ignore }),
-    );
-    throw err;
-  }
+function subjectOf(report: Report, claims: AccessClaims): RunSubject {
+  return { reportId: report.id, reportName: report.name, sql: null, userId: claims.sub, trigger: "api" };
 }
 
 function requestOf(report: Report, c: Ctx): RunRequest {
   return { sql: report.sql, params: report.params, input: new URL(c.req.url).searchParams };
-}
-
-function csvName(report: Report): string {
-  const slug = report.name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 60) ||
-    "report";
-  return `${slug}-${new Date().toISOString().slice(0, 10)}.csv`;
 }
 
 /** SQL reports API routes. */
@@ -142,32 +93,14 @@ export const reportsApi = new Hono<AppEnv>()
     await rateLimit(c, reportRules.run, claims.sub);
     const body = await readJson(c, previewBody);
     const req: RunRequest = { sql: body.sql, params: body.params, input: body.values };
-    const { db } = c.var.platform;
-    const result = await audited(
-      c,
-      claims,
-      { reportId: null, reportName: null, sql: body.sql, format: "json" },
-      req,
-      RUN_ROW_CAP,
-      async (p) => {
-        const res = await runJson(db, p);
-        await recordRun(db, {
-          reportId: null,
-          reportName: null,
-          sql: body.sql,
-          format: "json",
-          userId: claims.sub,
-          trigger: "api",
-          params: p.values,
-          durationMs: res.duration_ms,
-          rowCount: res.row_count,
-          truncated: res.truncated,
-          errorCode: null,
-          errorMessage: null,
-        });
-        return res;
-      },
-    );
+    const subject = {
+      reportId: null,
+      reportName: null,
+      sql: body.sql,
+      userId: claims.sub,
+      trigger: "api" as const,
+    };
+    const result = await runAudited(c.var.platform, subject, req);
     return c.json(result);
   })
   .get("/:id", async (c) => {
@@ -198,49 +131,19 @@ export const reportsApi = new Hono<AppEnv>()
     await rateLimit(c, reportRules.run, claims.sub);
     const { db } = c.var.platform;
     const report = await getReport(db, claims, reportParam(c));
-    const base = { reportId: report.id, reportName: report.name, sql: null, format: "json" as const };
-    const result = await audited(c, claims, base, requestOf(report, c), RUN_ROW_CAP, async (p) => {
-      const res = await runJson(db, p);
-      await recordRun(db, {
-        ...base,
-        userId: claims.sub,
-        trigger: "api",
-        params: p.values,
-        durationMs: res.duration_ms,
-        rowCount: res.row_count,
-        truncated: res.truncated,
-        errorCode: null,
-        errorMessage: null,
-      });
-      return res;
-    });
+    const result = await runAudited(c.var.platform, subjectOf(report, claims), requestOf(report, c));
     return c.json(result);
   })
   .get("/:id/run.csv", async (c) => {
     const claims = await requireAdmin(c);
     await rateLimit(c, reportRules.run, claims.sub);
-    const { db, log } = c.var.platform;
+    const { db } = c.var.platform;
     const report = await getReport(db, claims, reportParam(c));
-    const base = { reportId: report.id, reportName: report.name, sql: null, format: "csv" as const };
-    const stream = await audited(c, claims, base, requestOf(report, c), CSV_ROW_CAP, (p) =>
-      streamCsv(db, p, {
-        onDone: (outcome) =>
-          void recordRun(db, {
-            ...base,
-            userId: claims.sub,
-            trigger: "api",
-            params: p.values,
-            durationMs: outcome.duration_ms,
-            rowCount: outcome.rows,
-            truncated: outcome.error?.code === "row_cap_exceeded",
-            errorCode: outcome.error?.code ?? null,
-            errorMessage: outcome.error?.message ?? null,
-          }).catch((err) => log.error("report run not audited", { err: String(err) })),
-      }));
+    const stream = await csvAudited(c.var.platform, subjectOf(report, claims), requestOf(report, c));
     return new Response(stream, {
       headers: {
         "content-type": "text/csv; charset=utf-8",
-        "content-disposition": `attachment; filename="${csvName(report)}"`,
+        "content-disposition": `attachment; filename="${csvFileName(report.name)}"`,
         "cache-control": "no-store",
         "x-content-type-options": "nosniff",
       },

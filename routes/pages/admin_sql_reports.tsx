@@ -18,14 +18,14 @@ import { z } from "zod";
 import { ReportWorkbench } from "@/components/islands.ts";
 import { FormAlert } from "@/components/forms.tsx";
 import { PARAM_TYPES, type ParamDef, paramDefsSchema } from "@/lib/analytics/reports/params.ts";
-import { prepare, type Prepared, runJson, type RunResult } from "@/lib/analytics/reports/run.ts";
+import type { RunResult } from "@/lib/analytics/reports/run.ts";
+import { runAudited } from "@/lib/analytics/reports/audited.ts";
 import {
   createReport,
   deleteReport,
   getReport,
   listReports,
   listRuns,
-  recordRun,
   type Report,
   type ReportInput,
   type ReportSchedule,
@@ -668,40 +668,22 @@ function runInput(report: Report, query: URLSearchParams): URLSearchParams {
 
 /** Runs a saved report for the page (capped at PAGE_ROW_CAP), audited like any run. */
 async function runForPage(c: Ctx, claims: AccessClaims, report: Report, input: URLSearchParams) {
-  const { db, log } = c.var.platform;
-  const base = {
+  const subject = {
     reportId: report.id,
     reportName: report.name,
     sql: null,
     userId: claims.sub,
-    format: "json" as const,
     trigger: "api" as const,
   };
-  let prepared: Prepared | undefined;
   try {
-    prepared = prepare({ sql: report.sql, params: report.params, input }, PAGE_ROW_CAP, db.kind === "pglite");
-    const result = await runJson(db, prepared, PAGE_ROW_CAP);
-    await recordRun(db, {
-      ...base,
-      params: prepared.values,
-      durationMs: result.duration_ms,
-      rowCount: result.row_count,
-      truncated: result.truncated,
-      errorCode: null,
-      errorMessage: null,
-    }).catch((err) => log.error("report run not audited", { err: String(err) }));
+    const result = await runAudited(c.var.platform, subject, {
+      sql: report.sql,
+      params: report.params,
+      input,
+    }, PAGE_ROW_CAP);
     return { result };
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
-    await recordRun(db, {
-      ...base,
-      params: prepared?.values ?? {},
-      durationMs: null,
-      rowCount: null,
-      truncated: false,
-      errorCode: err.code,
-      errorMessage: err.message,
-    }).catch((e) => log.error("report run not audited", { err: String(e) }));
     return { error: err };
   }
 }

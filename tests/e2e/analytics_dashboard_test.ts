@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { hasChromium, launchBrowser } from "../support/browser.ts";
+import { hasChromium, launchBrowser, signInInBrowser } from "../support/browser.ts";
 import { startDemoServer } from "../support/demo_server.ts";
 
 const DESKTOP = { width: 1280, height: 900 };
@@ -40,15 +40,14 @@ Deno.test({
     const problems: string[] = [];
     try {
       const context = await browser.newContext({ viewport: DESKTOP });
-      const page = await context.newPage();
-      page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
-      page.on("pageerror", (e) => problems.push(e.message));
-      const admin = await server.account("admin");
-      await page.goto(`${base}/login?next=${encodeURIComponent("/admin/analytics")}`);
-      await page.fill("input[name=email]", admin.email);
-      await page.fill("input[name=password]", admin.password);
-      await page.click("button[type=submit]");
-      await page.waitForURL(`${base}/admin/analytics`);
+      const page = await signInInBrowser(
+        context,
+        base,
+        "/admin/analytics",
+        await server.account("admin"),
+        problems,
+        "admin",
+      );
 
       // Server-rendered 30 days, then drawn by uPlot.
       await chartsDrawn(page, 30);

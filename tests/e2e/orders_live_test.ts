@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import type { BrowserContext, Page } from "playwright-core";
-import { hasChromium, launchBrowser, SCREENSHOTS, signUpInBrowser } from "../support/browser.ts";
+import {
+  hasChromium,
+  launchBrowser,
+  SCREENSHOTS,
+  signInInBrowser,
+  signUpInBrowser,
+} from "../support/browser.ts";
 import { startDemoServer } from "../support/demo_server.ts";
 import { DROPOFF, PICKUP } from "../support/orders.ts";
 import { distanceM, interpolate } from "@/lib/location/geo.ts";
@@ -18,25 +24,6 @@ function apiFrom(page: Page, method: string, path: string, body?: unknown) {
     });
     return { status: res.status, body: await res.json().catch(() => null) };
   }, [method, path, body] as const);
-}
-
-async function signIn(
-  context: BrowserContext,
-  base: string,
-  next: string,
-  who: { email: string; password: string },
-  problems: string[],
-  name: string,
-): Promise<Page> {
-  const page = await context.newPage();
-  page.on("console", (m) => m.type() === "error" && problems.push(`${name}: ${m.text()}`));
-  page.on("pageerror", (e) => problems.push(`${name}: ${e.message}`));
-  await page.goto(`${base}/login?next=${encodeURIComponent(next)}`);
-  await page.fill("input[name=email]", who.email);
-  await page.fill("input[name=password]", who.password);
-  await page.click("button[type=submit]");
-  await page.waitForURL(`${base}${next}`);
-  return page;
 }
 
 Deno.test({
@@ -64,7 +51,7 @@ Deno.test({
 
       // The admin assigns it to the demo partner from the dispatch board.
       const adminContext = await browser.newContext({ viewport: DESKTOP });
-      const admin = await signIn(
+      const admin = await signInInBrowser(
         adminContext,
         base,
         "/admin/dispatch",
@@ -84,7 +71,7 @@ Deno.test({
       const partnerContext = await browser.newContext({ viewport: PHONE });
       await partnerContext.grantPermissions(["geolocation"]);
       await partnerContext.setGeolocation({ latitude: start.lat, longitude: start.lng, accuracy: 20 });
-      const partner = await signIn(
+      const partner = await signInInBrowser(
         partnerContext,
         base,
         "/partner",

@@ -1,6 +1,6 @@
 /** The SQL report workbench in Chromium: write, declare, run, chart, save, and a SQL error. */
 import assert from "node:assert/strict";
-import { hasChromium, launchBrowser } from "../support/browser.ts";
+import { hasChromium, launchBrowser, signInInBrowser } from "../support/browser.ts";
 import { startDemoServer } from "../support/demo_server.ts";
 
 const DESKTOP = { width: 1280, height: 900 };
@@ -18,15 +18,14 @@ Deno.test({
     const problems: string[] = [];
     try {
       const context = await browser.newContext({ viewport: DESKTOP });
-      const page = await context.newPage();
-      page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
-      page.on("pageerror", (e) => problems.push(e.message));
-      const admin = await server.account("admin");
-      await page.goto(`${base}/login?next=${encodeURIComponent("/admin/reports/new")}`);
-      await page.fill("input[name=email]", admin.email);
-      await page.fill("input[name=password]", admin.password);
-      await page.click("button[type=submit]");
-      await page.waitForURL(`${base}/admin/reports/new`);
+      const page = await signInInBrowser(
+        context,
+        base,
+        "/admin/reports/new",
+        await server.account("admin"),
+        problems,
+        "admin",
+      );
       await page.locator('[data-testid="report-workbench"][data-ready="true"]').waitFor();
 
       await page.getByTestId("report-name").fill("Daily messages");

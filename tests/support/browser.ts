@@ -1,5 +1,5 @@
 /** Headless Chromium (Debian's) driven by playwright-core, for end-to-end tests. */
-import { type Browser, chromium, type Page } from "playwright-core";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 
 /** Where Debian installs Chromium. */
 export const CHROMIUM = Deno.env.get("CHROMIUM_PATH") ?? "/usr/bin/chromium";
@@ -57,5 +57,28 @@ export async function signUpInBrowser(
   await page.fill("input[name=password]", "e2e-password-1");
   await page.click("button[type=submit]");
   await page.waitForURL(`${base}/`);
+  return page;
+}
+
+/**
+ * Signs an existing account in on a new page of `context` through the login form, lands on `next`,
+ * and collects console and page errors into `problems` (prefixed with `name`).
+ */
+export async function signInInBrowser(
+  context: BrowserContext,
+  base: string,
+  next: string,
+  who: { email: string; password: string },
+  problems: string[],
+  name: string,
+): Promise<Page> {
+  const page = await context.newPage();
+  page.on("console", (m) => m.type() === "error" && problems.push(`${name}: ${m.text()}`));
+  page.on("pageerror", (e) => problems.push(`${name}: ${e.message}`));
+  await page.goto(`${base}/login?next=${encodeURIComponent(next)}`);
+  await page.fill("input[name=email]", who.email);
+  await page.fill("input[name=password]", who.password);
+  await page.click("button[type=submit]");
+  await page.waitForURL(`${base}${next}`);
   return page;
 }

@@ -10,6 +10,7 @@ import type { Jobs } from "../../jobs/port.ts";
 import type { Logger } from "../../log.ts";
 import type { OutboxDeps } from "../../notify/outbox.ts";
 import { sendEmail } from "../../notify/outbox.ts";
+import { csvFileName } from "./audited.ts";
 import { csvLine } from "./csv.ts";
 import { prepare, runJson } from "./run.ts";
 import { recordRun, type ReportSchedule } from "./store.ts";
@@ -122,9 +123,11 @@ export async function sendScheduledReport(
     const csv = csvFor(result);
     rows = csv.rows;
     cut = csv.cut;
-    const slug = report.name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 60) ||
-      "report";
-    attachments = [{ filename: `${slug}-${day}.csv`, contentType: "text/csv", content: csv.content }];
+    attachments = [{
+      filename: csvFileName(report.name, day),
+      contentType: "text/csv",
+      content: csv.content,
+    }];
     const note = csv.cut
       ? `The report returned more than fits in an email: the attached CSV holds the first ${
         rows.toLocaleString("en")
